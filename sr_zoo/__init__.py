@@ -1,0 +1,13 @@
+"""sr_zoo: a super-resolution model zoo for Keras 3 and TensorFlow.
+
+>>> import sr_zoo
+>>> lr = sr_zoo.imresize(hr, 1 / 4)                   # MATLAB-exact bicubic
+>>> sr_zoo.metrics.psnr(hr, sr, crop_border=4)        # Y channel, 4-pixel crop
+"""
+
+from sr_zoo import metrics, paths
+from sr_zoo.image import imresize, rgb_to_y, rgb_to_ycbcr, ycbcr_to_rgb
+
+__version__ = "0.1.0"
+
+__all__ = ["imresize", "rgb_to_ycbcr", "ycbcr_to_rgb", "rgb_to_y", "metrics", "paths"]

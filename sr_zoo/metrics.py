@@ -1,0 +1,188 @@
+"""PSNR and SSIM the way the SR literature computes them.
+
+The protocol (SRCNN, VDSR, LapSRN, EDSR's benchmark tables): convert RGB to the
+Y channel of YCbCr with MATLAB ``rgb2ycbcr`` (uint8, rounded), shave
+``crop_border`` pixels (usually the scale) from every side, and compare on the
+0..255 scale. SSIM is Wang et al.'s: 11x11 Gaussian window, sigma 1.5,
+K = (0.01, 0.03), L = 255, 'valid' filtering, mean of the map.
+
+Example:
+
+>>> sr_zoo.metrics.psnr(hr, sr, crop_border=4)          # Y, crop 4
+>>> sr_zoo.metrics.psnr(hr, sr, crop_border=4, y_channel=False)  # RGB, crop 4
+
+``psnr_tf`` / ``ssim_tf`` are batched TensorFlow versions and :class:`PSNR` /
+:class:`SSIM` are Keras metrics for training on float images in [0, 1].
+"""
+
+import keras
+import numpy as np
+
+from sr_zoo.image.color import rgb_to_y
+
+SSIM_WINDOW = 11
+SSIM_SIGMA = 1.5
+SSIM_K1, SSIM_K2 = 0.01, 0.03
+
+
+def describe(crop_border, y_channel):
+    """A short label such as ``'Y, crop 4'`` to print beside every number."""
+    return f"{'Y' if y_channel else 'RGB'}, crop {crop_border}"
+
+
+def _prepare(hr, sr, crop_border, y_channel, fn):
+    hr = np.asarray(hr)
+    sr = np.asarray(sr)
+    if hr.shape != sr.shape:
+        raise ValueError(f"{fn}: images differ in shape: hr {hr.shape} vs sr {sr.shape}")
+    if hr.dtype != np.uint8 or sr.dtype != np.uint8:
+        raise TypeError(f"{fn}: expected uint8 images, got {hr.dtype} and {sr.dtype}")
+    if hr.ndim == 2:
+        hr, sr = hr[..., None], sr[..., None]
+    if hr.ndim != 3 or hr.shape[-1] not in (1, 3):
+        raise ValueError(f"{fn}: expected HxW, HxWx1 or HxWx3 images, got shape {hr.shape}")
+    if y_channel and hr.shape[-1] == 3:
+        hr, sr = rgb_to_y(hr), rgb_to_y(sr)
+    crop_border = int(crop_border)
+    if crop_border < 0 or 2 * crop_border >= min(hr.shape[:2]):
+        raise ValueError(f"{fn}: crop_border={crop_border} leaves nothing of a {hr.shape[:2]} image")
+    if crop_border:
+        hr = hr[crop_border:-crop_border, crop_border:-crop_border]
+        sr = sr[crop_border:-crop_border, crop_border:-crop_border]
+    return hr.astype(np.float64), sr.astype(np.float64)
+
+
+def psnr(hr, sr, *, crop_border=0, y_channel=True):
+    """PSNR in dB of uint8 images (RGB ``HxWx3`` or grayscale), on Y by default.
+
+    Identical images give ``inf``.
+    """
+    hr, sr = _prepare(hr, sr, crop_border, y_channel, "psnr")
+    mse = np.mean((hr - sr) ** 2)
+    return float("inf") if mse == 0 else float(10.0 * np.log10(255.0**2 / mse))
+
+
+def _gaussian_1d():
+    ax = np.arange(SSIM_WINDOW, dtype=np.float64) - (SSIM_WINDOW - 1) / 2.0
+    g = np.exp(-(ax**2) / (2 * SSIM_SIGMA**2))
+    return g / g.sum()  # outer(g, g) is MATLAB's fspecial('gaussian', 11, 1.5)
+
+
+def _filter_valid(x, g):
+    """Separable 2-D Gaussian with 'valid' borders (MATLAB ``filter2(w, x, 'valid')``)."""
+    from scipy.ndimage import correlate1d
+
+    r = SSIM_WINDOW // 2
+    y = correlate1d(correlate1d(x, g, axis=0, mode="constant"), g, axis=1, mode="constant")
+    return y[r:-r, r:-r]
+
+
+def ssim(hr, sr, *, crop_border=0, y_channel=True):
+    """SSIM (Wang et al. 2004) of uint8 images, on Y by default; RGB images average their channels."""
+    hr, sr = _prepare(hr, sr, crop_border, y_channel, "ssim")
+    if min(hr.shape[:2]) < SSIM_WINDOW:
+        raise ValueError(f"ssim: image {hr.shape[:2]} after cropping is smaller than the {SSIM_WINDOW}x{SSIM_WINDOW} window")
+    w = _gaussian_1d()
+    c1 = (SSIM_K1 * 255.0) ** 2
+    c2 = (SSIM_K2 * 255.0) ** 2
+    values = []
+    for ch in range(hr.shape[-1]):
+        a, b = hr[..., ch], sr[..., ch]
+        mu_a, mu_b = _filter_valid(a, w), _filter_valid(b, w)
+        var_a = _filter_valid(a * a, w) - mu_a**2
+        var_b = _filter_valid(b * b, w) - mu_b**2
+        cov = _filter_valid(a * b, w) - mu_a * mu_b
+        ssim_map = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
+        values.append(ssim_map.mean())
+    return float(np.mean(values))
+
+
+# ----------------------------------------------------------------------------- TensorFlow
+
+
+def _prepare_tf(hr, sr, crop_border, y_channel):
+    """Batched NHWC tensors (uint8 on 0..255, or float on 0..1) to float32 on the 0..255 scale."""
+    import tensorflow as tf
+
+    hr = tf.convert_to_tensor(hr)
+    sr = tf.convert_to_tensor(sr)
+    if hr.shape.rank != 4 or sr.shape.rank != 4:
+        raise ValueError(f"expected NHWC batches, got shapes {hr.shape} and {sr.shape}")
+
+    def to_255(x):
+        if x.dtype == tf.uint8:
+            return tf.cast(x, tf.float32)
+        return tf.cast(x, tf.float32) * 255.0
+
+    if y_channel and hr.shape[-1] == 3:
+        hr = to_255(rgb_to_y(hr))
+        sr = to_255(rgb_to_y(sr))
+    else:
+        hr, sr = to_255(hr), to_255(sr)
+    if crop_border:
+        hr = hr[:, crop_border:-crop_border, crop_border:-crop_border, :]
+        sr = sr[:, crop_border:-crop_border, crop_border:-crop_border, :]
+    return hr, sr
+
+
+def psnr_tf(hr, sr, *, crop_border=0, y_channel=True):
+    """Per-image PSNR (shape ``(N,)``) of NHWC batches: uint8 on 0..255 or float on 0..1.
+
+    Float RGB is converted to a float (unrounded) Y, so it can differ from the
+    uint8 protocol of :func:`psnr` by a few hundredths of a dB.
+    """
+    import tensorflow as tf
+
+    hr, sr = _prepare_tf(hr, sr, crop_border, y_channel)
+    return tf.image.psnr(hr, sr, max_val=255.0)
+
+
+def ssim_tf(hr, sr, *, crop_border=0, y_channel=True):
+    """Per-image SSIM (shape ``(N,)``), same conventions as :func:`psnr_tf` (``tf.image.ssim``'s window)."""
+    import tensorflow as tf
+
+    hr, sr = _prepare_tf(hr, sr, crop_border, y_channel)
+    return tf.image.ssim(hr, sr, max_val=255.0, filter_size=SSIM_WINDOW, filter_sigma=SSIM_SIGMA, k1=SSIM_K1, k2=SSIM_K2)
+
+
+class _ImageQualityMetric(keras.metrics.Mean):
+    """Mean over images of a per-image quality score; predictions are clipped to [0, 1]."""
+
+    fn = None
+
+    def __init__(self, crop_border=0, y_channel=True, name=None, dtype=None, **kwargs):
+        super().__init__(name=name or self.default_name, dtype=dtype, **kwargs)
+        self.crop_border = int(crop_border)
+        self.y_channel = bool(y_channel)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        import tensorflow as tf
+
+        y_pred = tf.clip_by_value(tf.cast(y_pred, tf.float32), 0.0, 1.0)
+        y_true = tf.cast(y_true, tf.float32)
+        values = type(self).fn(y_true, y_pred, crop_border=self.crop_border, y_channel=self.y_channel)
+        return super().update_state(values, sample_weight=sample_weight)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(crop_border=self.crop_border, y_channel=self.y_channel)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="sr_zoo")
+class PSNR(_ImageQualityMetric):
+    """Keras metric: mean PSNR (dB) of float images in [0, 1], Y channel and ``crop_border`` by default.
+
+    >>> model.compile(optimizer="adam", loss="mse", metrics=[sr_zoo.metrics.PSNR(crop_border=3)])
+    """
+
+    default_name = "psnr"
+    fn = staticmethod(psnr_tf)
+
+
+@keras.saving.register_keras_serializable(package="sr_zoo")
+class SSIM(_ImageQualityMetric):
+    """Keras metric: mean SSIM of float images in [0, 1] (same conventions as :class:`PSNR`)."""
+
+    default_name = "ssim"
+    fn = staticmethod(ssim_tf)
