@@ -1,0 +1,190 @@
+"""Small registered layers and initialisers the zoo's models are built from.
+
+Every class here is registered under the ``sr_zoo`` package and has a complete
+``get_config``, so a model that uses them saves to ``.keras`` and loads back
+with ``keras.models.load_model`` (default ``safe_mode=True``) in any process
+that has done ``import sr_zoo``; none of them is a ``Lambda``.
+
+>>> x = keras.Input((None, None, 1))
+>>> y = BicubicUpsample(3)(x)           # MATLAB bicubic, shape (None, None, None, 1)
+>>> z = SubPixel(3)(keras.layers.Conv2D(9, 3, padding="same")(x))
+"""
+
+import keras
+import numpy as np
+
+from sr_zoo.image import resize as _resize
+
+_PACKAGE = "sr_zoo"
+
+
+def _positive_int(value, what, layer):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{layer}: {what} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _scaled(dim, factor):
+    return None if dim is None else dim * factor
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class BicubicUpsample(keras.layers.Layer):
+    """Upscales NHWC images by an integer ``scale`` with MATLAB ``imresize`` (bicubic by default).
+
+    SRCNN's classic input is the MATLAB-bicubic-upscaled image; this layer puts
+    that step inside the model so SRCNN, like every zoo model, takes the LR
+    image. It runs the project's in-graph imresize (float in, float out,
+    unclipped), so it is graph-, ``tf.data``- and XLA-safe. It has no weights.
+
+    >>> hr = BicubicUpsample(3)(keras.Input((None, None, 1)))
+    """
+
+    def __init__(self, scale, method="bicubic", antialias=True, boundary="symmetric", **kwargs):
+        super().__init__(**kwargs)
+        self.scale = _positive_int(scale, "scale", "BicubicUpsample")
+        _resize.check_method_and_boundary(method, boundary)
+        self.method = method
+        self.antialias = bool(antialias)
+        self.boundary = boundary
+
+    def call(self, inputs):
+        from sr_zoo.image import resize_tf
+
+        s = float(self.scale)
+        return resize_tf.imresize_tf(inputs, (s, s), None, self.method, self.antialias, self.boundary)
+
+    def compute_output_shape(self, input_shape):
+        n, h, w, c = input_shape
+        return (n, _scaled(h, self.scale), _scaled(w, self.scale), c)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(scale=self.scale, method=self.method, antialias=self.antialias, boundary=self.boundary)
+        return config
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class SubPixel(keras.layers.Layer):
+    """Sub-pixel convolution's shuffle (Shi et al.): ``(H, W, r*r*C)`` to ``(r*H, r*W, C)``.
+
+    Built on ``keras.ops.depth_to_space`` (TensorFlow's channel order: channel
+    ``(dy * r + dx) * C + c`` goes to output offset ``(dy, dx)``, channel ``c``).
+    Note that PyTorch's ``PixelShuffle`` orders channels ``c * r * r + dy * r + dx``,
+    so weights ported from PyTorch need their output channels permuted.
+
+    >>> y = SubPixel(3)(keras.layers.Conv2D(9, 3, padding="same")(keras.Input((None, None, 1))))
+    """
+
+    def __init__(self, scale, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = _positive_int(scale, "scale", "SubPixel")
+
+    def call(self, inputs):
+        return keras.ops.depth_to_space(inputs, self.scale)
+
+    def compute_output_shape(self, input_shape):
+        n, h, w, c = input_shape
+        r2 = self.scale * self.scale
+        if c is not None and c % r2:
+            raise ValueError(f"SubPixel: channels ({c}) must be a multiple of scale**2 ({r2})")
+        return (n, _scaled(h, self.scale), _scaled(w, self.scale), None if c is None else c // r2)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(scale=self.scale)
+        return config
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class MeanShift(keras.layers.Layer):
+    """Adds ``sign * mean`` per channel (EDSR's fixed mean shift; no trainable weights).
+
+    EDSR subtracts the training set's mean colour on the way in and adds it back
+    on the way out, so the body only models deviations from it.
+
+    >>> x = MeanShift((0.4488, 0.4371, 0.4040), sign=-1)(keras.Input((None, None, 3)))
+    """
+
+    def __init__(self, mean, sign=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.mean = tuple(float(m) for m in np.ravel(mean))
+        if not self.mean:
+            raise ValueError("MeanShift: mean must hold one value per channel, got an empty sequence")
+        if sign not in (-1, 1):
+            raise ValueError(f"MeanShift: sign must be -1 (subtract) or 1 (add), got {sign!r}")
+        self.sign = int(sign)
+
+    def build(self, input_shape):
+        if input_shape[-1] is not None and input_shape[-1] != len(self.mean):
+            raise ValueError(f"MeanShift: {len(self.mean)} mean values for {input_shape[-1]} channels")
+
+    def call(self, inputs):
+        shift = keras.ops.convert_to_tensor(np.asarray(self.mean) * self.sign, dtype=inputs.dtype)
+        return inputs + shift
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(mean=list(self.mean), sign=self.sign)
+        return config
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class ResidualScaling(keras.layers.Layer):
+    """Multiplies by a constant ``factor`` (EDSR's residual scaling, 0.1 in EDSR-full).
+
+    Scaling each block's residual keeps training of wide (256-filter) EDSR
+    stable without batch norm.
+
+    >>> y = ResidualScaling(0.1)(keras.Input((None, None, 64)))
+    """
+
+    def __init__(self, factor, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = float(factor)
+
+    def call(self, inputs):
+        return inputs * keras.ops.cast(self.factor, inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(factor=self.factor)
+        return config
+
+
+def bilinear_kernel(size):
+    """The 1-D weights of a ``size``-tap bilinear upsampling filter (FCN / LapSRN convention)."""
+    factor = (size + 1) // 2
+    center = factor - 1 if size % 2 == 1 else factor - 0.5
+    return 1.0 - np.abs(np.arange(size) - center) / factor
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class BilinearUpsampling(keras.initializers.Initializer):
+    """Initialises a ``Conv2DTranspose`` kernel as per-channel bilinear upsampling (LapSRN).
+
+    The kernel is diagonal over channels (channel ``c`` upsamples channel
+    ``c``), so a freshly built 4x4 stride-2 transposed convolution with
+    ``padding="same"`` is exactly bilinear 2x upsampling.
+
+    >>> keras.layers.Conv2DTranspose(1, 4, strides=2, padding="same", kernel_initializer=BilinearUpsampling())
+    """
+
+    def __call__(self, shape, dtype=None):
+        kh, kw, out_ch, in_ch = shape
+        if kh != kw:
+            raise ValueError(f"BilinearUpsampling: needs a square kernel, got {kh}x{kw}")
+        k = bilinear_kernel(kh)
+        kernel = np.zeros(shape, dtype=np.float32)
+        for c in range(min(out_ch, in_ch)):
+            kernel[:, :, c, c] = np.outer(k, k)
+        return keras.ops.convert_to_tensor(kernel, dtype=dtype or "float32")
+
+    def get_config(self):
+        return {}
