@@ -105,9 +105,17 @@ def contributions(in_length, out_length, scale, method="bicubic", antialias=True
         weights = scale * _kernel(method, scale * distance, np)
     else:
         weights = _kernel(method, distance, np)
-    weights = weights / np.sum(weights, axis=1, keepdims=True)
+    weights = weights / sum_taps(weights, num_taps)[:, None]
     indices = _map_boundary(indices.astype(np.int64) - 1, in_length, boundary, np)
     return indices, weights
+
+
+def sum_taps(weights, num_taps):
+    """Row sums added tap by tap: numpy and TF then round identically (no pairwise/vector reordering)."""
+    total = weights[:, 0]
+    for k in range(1, num_taps):
+        total = total + weights[:, k]
+    return total
 
 
 def _map_boundary(indices, in_length, boundary, xp):
@@ -189,9 +197,11 @@ def _imresize_numpy(image, scales, output_shape, method, antialias, boundary):
     for axis, out_length, scale in _plan(image.shape[:2], scales, output_shape):
         indices, weights = contributions(out.shape[axis], out_length, scale, method, antialias, boundary)
         moved = np.moveaxis(out, axis, 0)  # (L, ...)
-        gathered = moved[indices]  # (out, P, ...)
-        w = weights.reshape(weights.shape + (1,) * (moved.ndim - 1))
-        out = np.moveaxis(np.sum(gathered * w, axis=1), 0, axis)
+        expand = (slice(None),) + (None,) * (moved.ndim - 1)
+        acc = moved[indices[:, 0]] * weights[:, 0][expand]
+        for k in range(1, indices.shape[1]):  # tap by tap, the same order as the TF path
+            acc = acc + moved[indices[:, k]] * weights[:, k][expand]
+        out = np.moveaxis(acc, 0, axis)
         if is_uint8:
             out = _round_uint8_np(out).astype(np.float64)
     if is_uint8:

@@ -48,7 +48,10 @@ def _contributions(in_length, out_length, scale, method, antialias, boundary):
             scale_t * _np_resize._kernel(method, scale_t * distance, tf),
             _np_resize._kernel(method, distance, tf),
         )
-    weights = weights / tf.reduce_sum(weights, axis=1, keepdims=True)
+    if isinstance(num_taps, int):
+        weights = weights / _np_resize.sum_taps(weights, num_taps)[:, None]
+    else:
+        weights = weights / tf.reduce_sum(weights, axis=1, keepdims=True)
     in_length = tf.cast(in_length, tf.int32)
     indices = _np_resize._map_boundary(tf.cast(indices, tf.int32) - 1, in_length, boundary, tf)
     return indices, weights, num_taps
