@@ -1,0 +1,160 @@
+"""Reading SR image folders robustly (used by the TFDS builders and by ``sr_zoo.data``).
+
+Everything here is plain Python/numpy/PIL, so the TFDS builders under
+``tfds_builders/`` can share it. Images always come back as ``uint8`` RGB
+``HxWx3`` arrays: grayscale is replicated to three channels, alpha is dropped,
+16-bit images are reduced to 8 bits. A file that cannot be decoded (corrupt,
+truncated, not an image) is reported with a warning naming it and skipped,
+never raised mid-build.
+"""
+
+import logging
+import pathlib
+import re
+import warnings
+
+import numpy as np
+
+logger = logging.getLogger("sr_zoo.data")
+
+IMAGE_EXTENSIONS = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".ppm", ".pgm", ".webp")
+
+#: SelfExSR numbers images ``img_001 ...``; Set5 and Set14 have well-known names.
+SELFEXSR_NAMES = {
+    "set5": ("baby", "bird", "butterfly", "head", "woman"),
+    "set14": (
+        "baboon", "barbara", "bridge", "coastguard", "comic", "face", "flowers",
+        "foreman", "lenna", "man", "monarch", "pepper", "ppt3", "zebra",
+    ),
+}
+
+_SELFEXSR_FILE = re.compile(r"^img_(\d+)_SRF_(\d+)_(HR|LR)\.(png|bmp)$", re.IGNORECASE)
+_SELFEXSR_DIR = re.compile(r"^image_SRF_(\d+)$", re.IGNORECASE)
+
+
+def warn(message):
+    """Logs ``message`` on the ``sr_zoo.data`` logger and as a Python warning."""
+    logger.warning(message)
+    warnings.warn(message, RuntimeWarning, stacklevel=2)
+
+
+def is_image_file(path):
+    path = pathlib.Path(path)
+    return path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
+
+
+def list_images(folder, recursive=False):
+    """Image files in ``folder`` (sorted by name), optionally recursing."""
+    folder = pathlib.Path(folder)
+    found = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted((p for p in found if is_image_file(p)), key=lambda p: str(p.relative_to(folder)))
+
+
+def to_rgb_uint8(array):
+    """Any decoded image array (HxW, HxWx1/2/3/4, uint8/uint16/bool/float) to uint8 HxWx3."""
+    a = np.asarray(array)
+    if a.dtype == np.bool_:
+        a = a.astype(np.uint8) * 255
+    elif a.dtype == np.uint16 or (a.dtype == np.int32 and a.max(initial=0) > 255):
+        a = (a.astype(np.uint32) >> 8).astype(np.uint8)
+    elif np.issubdtype(a.dtype, np.floating):
+        a = np.clip(np.floor(a * 255.0 + 0.5), 0, 255).astype(np.uint8)
+    else:
+        a = np.clip(a, 0, 255).astype(np.uint8)
+    if a.ndim == 2:
+        a = a[:, :, None]
+    if a.ndim != 3:
+        raise ValueError(f"not an image array: shape {a.shape}")
+    c = a.shape[2]
+    if c == 1 or c == 2:  # gray, gray + alpha
+        a = np.repeat(a[:, :, :1], 3, axis=2)
+    elif c >= 4:  # RGBA (alpha dropped), or extra planes
+        a = a[:, :, :3]
+    return np.ascontiguousarray(a)
+
+
+def read_rgb(path, *, what="image"):
+    """Reads ``path`` fully into uint8 RGB ``HxWx3``; returns ``None`` with a warning on failure."""
+    from PIL import Image, ImageFile
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    path = pathlib.Path(path)
+    try:
+        with Image.open(path) as im:
+            im.load()  # forces a full decode: truncated or corrupt data raise here
+            if im.mode in ("RGB", "L", "RGBA", "LA", "I;16", "I;16B", "I;16L", "I", "1"):
+                array = np.array(im)  # 16-bit modes are reduced by to_rgb_uint8
+            else:  # palette, CMYK, YCbCr, ...
+                array = np.array(im.convert("RGBA" if "transparency" in im.info else "RGB"))
+        rgb = to_rgb_uint8(array)
+        if rgb.shape[0] == 0 or rgb.shape[1] == 0:
+            raise ValueError("empty image")
+        return rgb
+    except Exception as e:  # noqa: BLE001 -- any decoder failure means "skip this file"
+        warn(f"sr_zoo.data: skipping unreadable {what} {path}: {type(e).__name__}: {e}")
+        return None
+
+
+def find_folder(root, names, max_depth=3):
+    """The first folder under ``root`` (itself included) whose name is in ``names`` (case-insensitive).
+
+    Breadth-first, so ``root/T91`` wins over ``root/x/y/T91``; ``None`` if absent.
+    """
+    root = pathlib.Path(root)
+    wanted = {n.lower() for n in names}
+    level = [root]
+    for _ in range(max_depth + 1):
+        nxt = []
+        for folder in level:
+            if not folder.is_dir():
+                continue
+            if folder.name.lower() in wanted:
+                return folder
+            try:
+                nxt.extend(sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")))
+            except OSError:
+                continue
+        level = nxt
+    return None
+
+
+def modcrop(image, scale):
+    """MATLAB ``modcrop``: crops bottom/right so height and width are multiples of ``scale``."""
+    h, w = image.shape[0] - image.shape[0] % scale, image.shape[1] - image.shape[1] % scale
+    return image[:h, :w]
+
+
+def selfexsr_files(set_dir):
+    """Parses a SelfExSR folder ``<Set>/[SelfExSR/]image_SRF_<s>/img_NNN_SRF_<s>_{HR,LR}.png``.
+
+    Returns ``{scale: {index: {'HR': path, 'LR': path}}}`` (``{}`` if none).
+    """
+    set_dir = pathlib.Path(set_dir)
+    out = {}
+    candidates = [set_dir, set_dir / "SelfExSR"]
+    for base in candidates:
+        if not base.is_dir():
+            continue
+        for sub in sorted(base.iterdir()):
+            m = _SELFEXSR_DIR.match(sub.name)
+            if not (m and sub.is_dir()):
+                continue
+            scale = int(m.group(1))
+            for f in sorted(sub.iterdir()):
+                fm = _SELFEXSR_FILE.match(f.name)
+                if fm and int(fm.group(2)) == scale:
+                    out.setdefault(scale, {}).setdefault(int(fm.group(1)), {})[fm.group(3).upper()] = f
+        if out:
+            return out
+    return out
+
+
+def original_folder(set_dir):
+    """``<Set>/original`` (or ``<Set>/HR``, or ``<Set>`` itself if it holds plain images), else ``None``."""
+    set_dir = pathlib.Path(set_dir)
+    for name in ("original", "HR", "hr"):
+        if (set_dir / name).is_dir() and list_images(set_dir / name):
+            return set_dir / name
+    if list_images(set_dir):
+        return set_dir
+    return None

@@ -1,0 +1,558 @@
+"""tf.data training and evaluation pipelines: (LR, HR) pairs made on the fly.
+
+Sources (``dataset`` argument) may be:
+
+* a TFDS name built from ``tfds_builders/`` (``'t91'``, ``'bsd200'``,
+  ``'sr_benchmarks/set5'``, ``'div2k/bicubic_x4'``, ``'cinic10/tiny_edsr'``,
+  optionally ``name:version``), read from ``data_dir`` (default
+  ``$TFDS_DATA_DIR`` or ``~/tensorflow_datasets``);
+* a folder of image files (``str`` or ``pathlib.Path``);
+* a ``tf.data.Dataset`` of images (``HxWxC`` tensors, ``(image, label)``
+  tuples, or dicts with an ``'hr'`` or ``'image'`` key);
+* a list of any of these, concatenated (``['t91', 'bsd200']`` is the "291" set).
+
+**Patch size convention.** ``patch_size`` is the side of the *HR* patch
+(must be a multiple of ``scale``); pass ``lr_patch_size`` instead to give the
+*LR* side (HR side = ``lr_patch_size * scale``). ESPCN x3 (17x17 LR) is
+``lr_patch_size=17``; EDSR (48x48 LR) ``lr_patch_size=48``; LapSRN (128 HR)
+``patch_size=128``; SRCNN (33x33 input at HR resolution) ``patch_size=33``
+is not a multiple of 3, so use ``patch_size=33 * k`` or ``lr_patch_size=11``
+with ``upsample_lr=True``.
+
+**Pairs.** Each training example crops an HR patch at a position aligned to the
+scale grid, degrades a slightly larger region around it (enough context that
+the LR patch is exactly the crop of the whole degraded image), then applies the
+same flips/rotations to both. LR images are uint8 before conversion (like real
+LR files), then both are converted to float32 in [0, 1], RGB or Y (MATLAB
+``rgb2ycbcr``, Y in [16/255, 235/255]).
+
+Everything is deterministic for a given ``seed``: element seeds come from
+``tf.data.Dataset.random(seed)`` and all random ops are stateless.
+"""
+
+import logging
+import math
+import os
+import pathlib
+import re
+
+import numpy as np
+import tensorflow as tf
+
+from sr_zoo.data import degradations as deg
+from sr_zoo.data import io as _io
+from sr_zoo.image.color import rgb_to_y
+from sr_zoo.image.resize import imresize
+
+logger = logging.getLogger("sr_zoo.data")
+
+AUTOTUNE = tf.data.AUTOTUNE
+FSRCNN_RESCALE = (1.0, 0.9, 0.8, 0.7, 0.6)
+
+_IMAGE_KEYS = ("hr", "image")
+_VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
+
+
+class DatasetNotBuiltError(FileNotFoundError):
+    """A TFDS dataset of ``tfds_builders/`` was asked for but is not built in ``data_dir``."""
+
+
+# ----------------------------------------------------------------------------- sources
+
+
+def default_data_dir():
+    """``$TFDS_DATA_DIR`` or ``~/tensorflow_datasets`` (where ``tfds build`` writes by default)."""
+    return pathlib.Path(os.environ.get("TFDS_DATA_DIR") or os.path.expanduser("~/tensorflow_datasets"))
+
+
+def _parse_name(name):
+    version = None
+    if ":" in name:
+        name, version = name.split(":", 1)
+    parts = name.strip("/").split("/")
+    if len(parts) > 2:
+        raise ValueError(f"dataset name must be 'name' or 'name/config', got {name!r}")
+    return parts[0], (parts[1] if len(parts) == 2 else None), version
+
+
+def build_command(name, config=None, data_dir=None):
+    """The ``tfds build`` command that builds ``name[/config]`` from ``tfds_builders/``."""
+    from sr_zoo import paths
+
+    manual = paths.shared_data_dir() or "<folder holding the data>"
+    cmd = f"tfds build tfds_builders/{name}"
+    if config:
+        cmd += f" --config={config}"
+    cmd += f" --manual_dir={manual}"
+    if data_dir is not None:
+        cmd += f" --data_dir={data_dir}"
+    return cmd
+
+
+def _builder_dir(name, data_dir):
+    base, config, version = _parse_name(name)
+    data_dir = pathlib.Path(data_dir) if data_dir is not None else default_data_dir()
+    root = data_dir / base / config if config else data_dir / base
+
+    def versions(folder):
+        if not folder.is_dir():
+            return []
+        found = [p for p in folder.iterdir() if _VERSION_RE.match(p.name) and (p / "dataset_info.json").is_file()]
+        return sorted(found, key=lambda p: tuple(int(v) for v in p.name.split(".")))
+
+    found = versions(root)
+    if version is not None:
+        found = [p for p in found if p.name == version]
+    if not found:
+        hint = ""
+        if config is None and (data_dir / base).is_dir():
+            configs = sorted(p.name for p in (data_dir / base).iterdir() if p.is_dir() and versions(p))
+            if configs:
+                hint = f" It has configs {configs}: ask for '{base}/<config>'."
+        from sr_zoo import paths
+
+        raise DatasetNotBuiltError(
+            f"TFDS dataset '{name}' is not built in {data_dir}.{hint} Build it (from {paths.PROJECT_ROOT}) with:\n"
+            f"  {build_command(base, config, data_dir)}"
+        )
+    return found[-1]
+
+
+def tfds_builder(name, data_dir=None):
+    """The read-only TFDS builder of a built ``name[/config][:version]`` (no builder code needed)."""
+    import tensorflow_datasets as tfds
+
+    return tfds.builder_from_directory(str(_builder_dir(name, data_dir)))
+
+
+def _image_key(features):
+    for k in _IMAGE_KEYS:
+        if k in features:
+            return k
+    raise ValueError(f"dataset has no 'hr' or 'image' feature (features: {sorted(features)})")
+
+
+def _decode_rgb(encoded):
+    img = tf.io.decode_image(encoded, channels=3, expand_animations=False)
+    img.set_shape([None, None, 3])
+    return img
+
+
+def _from_tfds(name, split, data_dir, keep=()):
+    import tensorflow_datasets as tfds
+
+    builder = tfds_builder(name, data_dir)
+    features = builder.info.features
+    key = _image_key(features)
+    split = split or default_split(builder, train=True)
+    image_keys = [k for k in features.keys() if isinstance(features[k], tfds.features.Image)]
+    ds = builder.as_dataset(split=split, decoders={k: tfds.decode.SkipDecoding() for k in image_keys},
+                            shuffle_files=False)
+
+    def convert(ex):
+        out = {"hr": ex[key], "name": ex["name"] if "name" in ex else tf.constant(name)}
+        for k in keep:
+            if k in ex:
+                out[k] = ex[k]
+        return out
+
+    return ds.map(convert), builder, split
+
+
+def default_split(builder, train):
+    splits = list(builder.info.splits.keys())
+    order = ("train",) if train else ("test", "validation", "valid", "train")
+    for s in order:
+        if s in splits:
+            return s
+    return splits[0]
+
+
+def _pil_decode(path):
+    path = path.numpy().decode("utf-8")
+    img = _io.read_rgb(path)
+    if img is None:
+        return np.zeros((0, 0, 3), np.uint8)
+    return img
+
+
+def _from_folder(folder):
+    files = [str(p) for p in _io.list_images(folder)]
+    if not files:
+        raise ValueError(f"no image files in {folder}")
+    ds = tf.data.Dataset.from_tensor_slices(files)
+
+    def load(path):
+        img = tf.py_function(_pil_decode, [path], tf.uint8)
+        img.set_shape([None, None, 3])
+        return {"hr": img, "name": path}
+
+    ds = ds.map(load, num_parallel_calls=AUTOTUNE)
+    return ds.filter(lambda ex: tf.size(ex["hr"]) > 0)  # unreadable files were reported by read_rgb
+
+
+def to_rgb_uint8(image):
+    """A TF image of any channel count (1, 2, 3, 4) and dtype (uint8, uint16, float in [0, 1]) to uint8 RGB."""
+    image = tf.convert_to_tensor(image)
+    if image.dtype == tf.uint16:
+        image = tf.cast(image // 256, tf.uint8)
+    elif image.dtype != tf.uint8:
+        image = tf.image.convert_image_dtype(tf.cast(image, tf.float32), tf.uint8, saturate=True)
+    if image.shape.rank == 2:
+        image = image[:, :, None]
+    c = image.shape[-1]
+    if c is None:
+        c_t = tf.shape(image)[-1]
+        image = tf.cond(c_t >= 3, lambda: image[:, :, :3], lambda: tf.tile(image[:, :, :1], [1, 1, 3]))
+    elif c >= 3:
+        image = image[:, :, :3]
+    else:
+        image = tf.tile(image[:, :, :1], [1, 1, 3])
+    image.set_shape([None, None, 3])
+    return image
+
+
+def _from_tf_dataset(ds):
+    spec = ds.element_spec
+
+    def convert(*args):
+        el = args[0] if len(args) == 1 else args
+        name = tf.constant("")
+        if isinstance(el, dict):
+            key = _image_key(el)
+            name = el.get("name", name)
+            img = el[key]
+        elif isinstance(el, (tuple, list)):
+            img = el[0]
+        else:
+            img = el
+        return {"hr": to_rgb_uint8(img), "name": tf.strings.as_string(name) if name.dtype != tf.string else name}
+
+    del spec
+    return ds.map(convert, num_parallel_calls=AUTOTUNE)
+
+
+def load_images(dataset, split=None, *, data_dir=None):
+    """HR images of ``dataset`` as a ``tf.data.Dataset`` of ``{'hr': uint8 HxWx3, 'name': string}``.
+
+    ``dataset``: TFDS name, folder, ``tf.data.Dataset`` or a list of them (see module doc).
+    Raises :class:`DatasetNotBuiltError` (with the ``tfds build`` command) if a TFDS dataset is missing.
+    """
+    if isinstance(dataset, (list, tuple)):
+        if not dataset:
+            raise ValueError("empty list of datasets")
+        parts = [load_images(d, split, data_dir=data_dir) for d in dataset]
+        out = parts[0]
+        for p in parts[1:]:
+            out = out.concatenate(p)
+        return out
+    if isinstance(dataset, tf.data.Dataset):
+        return _from_tf_dataset(dataset)
+    if isinstance(dataset, pathlib.Path) or (isinstance(dataset, str) and os.path.isdir(dataset)):
+        return _from_folder(dataset)
+    if isinstance(dataset, str):
+        ds, _, _ = _from_tfds(dataset, split, data_dir)
+        return ds.map(lambda ex: {"hr": _decode_rgb(ex["hr"]), "name": ex["name"]}, num_parallel_calls=AUTOTUNE)
+    raise TypeError(f"dataset must be a TFDS name, a folder, a tf.data.Dataset or a list; got {type(dataset).__name__}")
+
+
+# ----------------------------------------------------------------------------- pairs
+
+
+def _warn_small(name, h, w, need):
+    name = name.numpy().decode("utf-8", "replace") if hasattr(name, "numpy") else str(name)
+    _io.warn(f"sr_zoo.data: skipping {name or '<unnamed image>'}: {int(h)}x{int(w)} is smaller than the "
+             f"{int(need)}x{int(need)} HR patch")
+    return False
+
+
+def _size_filter(hr_patch):
+    def keep(ex):
+        shape = tf.shape(ex["hr"])
+        ok = tf.logical_and(shape[0] >= hr_patch, shape[1] >= hr_patch)
+        return tf.cond(ok, lambda: tf.constant(True),
+                       lambda: tf.py_function(_warn_small, [ex["name"], shape[0], shape[1], hr_patch], tf.bool))
+
+    return keep
+
+
+def _as_range(value, name):
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return (float(value), float(value))
+    lo, hi = value
+    if lo > hi:
+        raise ValueError(f"{name}: ({lo}, {hi}) is not a range")
+    return (float(lo), float(hi))
+
+
+def _dihedral(x, k, flip):
+    x = tf.image.rot90(x, k)
+    return tf.cond(flip, lambda: tf.image.flip_left_right(x), lambda: x)
+
+
+def _to_output(lr_u8, hr_u8, channels, upsample_lr, scale):
+    lr = tf.cast(lr_u8, tf.float32) / 255.0
+    hr = tf.cast(hr_u8, tf.float32) / 255.0
+    if channels == 1:
+        lr = rgb_to_y(lr)
+        hr = rgb_to_y(hr)
+    if upsample_lr:
+        lr = tf.clip_by_value(imresize(lr, float(scale)), 0.0, 1.0)
+    return lr, hr
+
+
+class _PairMaker:
+    """Builds the per-example ``(seed, image) -> (LR, HR)`` function of :func:`train_dataset`."""
+
+    def __init__(self, *, scale, lr_patch, degradation, sigma, boundary, rescale, noise, jpeg_q, augment):
+        self.s = scale
+        self.p = lr_patch
+        self.degradation = degradation
+        self.sigma = sigma
+        self.boundary = boundary
+        self.rescale = tuple(rescale) if rescale else None
+        self.noise = noise
+        self.jpeg_q = jpeg_q
+        self.augment = augment
+        self.m = deg.margin(degradation, scale, sigma)
+
+    def degrade(self, hr, seed):
+        if self.degradation == "bicubic":
+            return deg.bicubic(hr, self.s, boundary=self.boundary)
+        if self.degradation == "gaussian":
+            return deg.gaussian_downsample(hr, self.s, self.sigma)
+        kernel = deg.div2krk_kernel(seed, scale=2)
+        return deg.kernel_downsample(hr, kernel, self.s)
+
+    def random_rescale(self, img, seed):
+        """FSRCNN's augmentation: one factor from ``self.rescale`` (uniform), MATLAB bicubic, on a region."""
+        s, p = self.s, self.p
+        hr_need = (p + 2 * self.m) * s  # enough for the patch and its context
+        shape = tf.shape(img)
+        h, w = shape[0], shape[1]
+        seeds = tf.random.experimental.stateless_split(seed, 3)
+        idx = tf.random.stateless_uniform([], seeds[0], 0, len(self.rescale), dtype=tf.int32)
+
+        def branch(r):
+            def f():
+                if r == 1.0:
+                    return img
+                region = min(int(math.ceil(hr_need / r)) + 2, 1 << 30)
+                rh, rw = tf.minimum(h, region), tf.minimum(w, region)
+                y = tf.random.stateless_uniform([], seeds[1], 0, h - rh + 1, dtype=tf.int32)
+                x = tf.random.stateless_uniform([], seeds[2], 0, w - rw + 1, dtype=tf.int32)
+                crop = img[y:y + rh, x:x + rw]
+                small = tf.logical_or(tf.cast(tf.math.ceil(r * tf.cast(rh, tf.float64)), tf.int32) < s * p,
+                                      tf.cast(tf.math.ceil(r * tf.cast(rw, tf.float64)), tf.int32) < s * p)
+                return tf.cond(small, lambda: img, lambda: imresize(crop, r))
+            return f
+
+        out = tf.switch_case(idx, [branch(r) for r in self.rescale])
+        out.set_shape([None, None, 3])
+        return out
+
+    def __call__(self, rand, ex):
+        seed = tf.stack([rand, tf.constant(0x5EED, tf.int64)])
+        seeds = tf.random.experimental.stateless_split(seed, 8)
+        img = ex["hr"]
+        if self.rescale:
+            img = self.random_rescale(img, seeds[0])
+        s, p, m = self.s, self.p, self.m
+        shape = tf.shape(img)
+        hl, wl = shape[0] // s, shape[1] // s
+        y = tf.random.stateless_uniform([], seeds[1], 0, hl - p + 1, dtype=tf.int32)
+        x = tf.random.stateless_uniform([], seeds[2], 0, wl - p + 1, dtype=tf.int32)
+        y0, x0 = tf.maximum(y - m, 0), tf.maximum(x - m, 0)
+        y1, x1 = tf.minimum(y + p + m, hl), tf.minimum(x + p + m, wl)
+        region = img[y0 * s:y1 * s, x0 * s:x1 * s]
+        lr = self.degrade(region, seeds[3])
+        lr = lr[y - y0:y - y0 + p, x - x0:x - x0 + p]
+        hr = img[y * s:(y + p) * s, x * s:(x + p) * s]
+        if self.noise is not None:
+            sig = tf.random.stateless_uniform([], seeds[4], self.noise[0], self.noise[1] + 1e-9)
+            lr = deg.add_gaussian_noise(lr, sig, seeds[5])
+        if self.jpeg_q is not None:
+            q = tf.random.stateless_uniform([], seeds[6], int(self.jpeg_q[0]), int(self.jpeg_q[1]) + 1, dtype=tf.int32)
+            lr = deg.jpeg(lr, q)
+        lr.set_shape([p, p, 3])
+        hr.set_shape([p * s, p * s, 3])
+        if self.augment:
+            aug = tf.random.stateless_uniform([2], seeds[7], 0, 8, dtype=tf.int32)
+            k, flip = aug[0] % 4, aug[1] % 2 == 1
+            lr, hr = _dihedral(lr, k, flip), _dihedral(hr, k, flip)
+        return lr, hr
+
+
+def _check_scale(scale):
+    if not isinstance(scale, (int, np.integer)) or scale < 1:
+        raise ValueError(f"scale must be a positive integer, got {scale!r}")
+    return int(scale)
+
+
+def _patch_sizes(scale, patch_size, lr_patch_size):
+    if (patch_size is None) == (lr_patch_size is None):
+        raise ValueError("give exactly one of patch_size (HR side) or lr_patch_size (LR side)")
+    if lr_patch_size is not None:
+        return int(lr_patch_size)
+    if patch_size % scale:
+        raise ValueError(
+            f"patch_size={patch_size} is the HR patch side and must be a multiple of scale={scale}; "
+            f"use lr_patch_size={patch_size // scale or 1} for an LR side instead")
+    return int(patch_size) // scale
+
+
+def train_dataset(dataset, *, scale, patch_size=None, batch_size, degradation="bicubic", channels=1,
+                  augment=True, seed=None, lr_patch_size=None, split="train", data_dir=None, sigma=None,
+                  rescale=None, noise_sigma=None, jpeg_quality=None, boundary="symmetric", upsample_lr=False,
+                  cache=True, shuffle_buffer=None, repeat=True, patches_per_image=1, drop_remainder=True,
+                  num_parallel_calls=AUTOTUNE):
+    """A ``tf.data.Dataset`` of ``(LR, HR)`` float32 batches in [0, 1] for training.
+
+    Args:
+      dataset: TFDS name (``'t91'``), folder, ``tf.data.Dataset`` of images, or a list to mix.
+      scale: integer upscaling factor.
+      patch_size: HR patch side (a multiple of ``scale``). Or give ``lr_patch_size``.
+      batch_size: patches per batch.
+      degradation: ``'bicubic'`` (MATLAB imresize, default), ``'gaussian'`` (blur with
+        ``sigma`` then sub-sample) or ``'kernel'`` (random DIV2KRK kernel per patch; scale 2 or 4).
+      channels: 1 (Y of MATLAB YCbCr) or 3 (RGB).
+      augment: random 90-degree rotations and flips (the 8 dihedral transforms), same for LR and HR.
+      seed: integer for a reproducible stream (shuffle, crops, kernels, noise); ``None`` for random.
+      lr_patch_size: LR patch side, instead of ``patch_size``.
+      split: TFDS split of named datasets.
+      data_dir: TFDS data dir (default ``$TFDS_DATA_DIR`` or ``~/tensorflow_datasets``).
+      sigma: Gaussian sigma in HR pixels (``degradation='gaussian'``).
+      rescale: FSRCNN's rescaling augmentation: ``True`` for factors (1, 0.9, 0.8, 0.7, 0.6),
+        or a sequence of factors, drawn uniformly per patch and applied with MATLAB bicubic.
+      noise_sigma: optional Gaussian noise on the LR, 0..255 scale; a number or a ``(lo, hi)`` range.
+      jpeg_quality: optional JPEG compression of the LR; an int or an inclusive ``(lo, hi)`` range.
+      boundary: imresize border rule for bicubic LR: ``'symmetric'`` (current MATLAB) or ``'replicate'``.
+      upsample_lr: bicubic-upsample the LR back to HR size (pre-upsampling models: SRCNN, VDSR).
+      cache: cache decoded images in memory (``True``), in a file (a path), or not (``False``).
+      shuffle_buffer: images in the shuffle buffer (default: all of them, up to 10000).
+      repeat: repeat forever (use ``steps_per_epoch``); ``False`` gives ``patches_per_image`` passes.
+      patches_per_image: passes over the images per (finite) epoch.
+      drop_remainder: drop the last partial batch.
+      num_parallel_calls: parallelism of the map.
+
+    Returns:
+      ``tf.data.Dataset`` of ``(lr, hr)``: ``(B, p, p, C)`` and ``(B, p*scale, p*scale, C)``
+      (``lr`` is ``(B, p*scale, p*scale, C)`` with ``upsample_lr``).
+    """
+    scale = _check_scale(scale)
+    lr_patch = _patch_sizes(scale, patch_size, lr_patch_size)
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 (Y) or 3 (RGB), got {channels!r}")
+    if degradation not in deg.DEGRADATIONS:
+        raise ValueError(f"unknown degradation {degradation!r}; expected one of {deg.DEGRADATIONS}")
+    if degradation == "gaussian" and (sigma is None or sigma <= 0):
+        raise ValueError("degradation='gaussian' needs sigma=<std in HR pixels>")
+    if degradation == "kernel" and scale not in (2, 4):
+        raise ValueError(f"degradation='kernel' (DIV2KRK) supports scale 2 or 4, got {scale}")
+    if rescale is True:
+        rescale = FSRCNN_RESCALE
+    if rescale:
+        if any(not (0 < r <= 1) for r in rescale):
+            raise ValueError(f"rescale factors must be in (0, 1], got {rescale}")
+    maker = _PairMaker(scale=scale, lr_patch=lr_patch, degradation=degradation, sigma=sigma, boundary=boundary,
+                       rescale=rescale, noise=_as_range(noise_sigma, "noise_sigma"),
+                       jpeg_q=_as_range(jpeg_quality, "jpeg_quality"), augment=augment)
+    if seed is None:
+        seed = int(np.random.default_rng().integers(0, 2**31 - 1))
+
+    images = load_images(dataset, split, data_dir=data_dir)
+    images = images.filter(_size_filter(lr_patch * scale))
+    if cache:
+        images = images.cache(cache if isinstance(cache, (str, os.PathLike)) else "")
+    buffer = shuffle_buffer or _count_or(images, 10000)
+    images = images.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+    images = images.repeat() if repeat else images.repeat(patches_per_image)
+    pairs = tf.data.Dataset.zip((tf.data.Dataset.random(seed=seed), images))
+    pairs = pairs.map(maker, num_parallel_calls=num_parallel_calls, deterministic=True)
+
+    def finish(lr, hr):
+        return _to_output(lr, hr, channels, upsample_lr, scale)
+
+    pairs = pairs.map(finish, num_parallel_calls=num_parallel_calls, deterministic=True)
+    return pairs.batch(batch_size, drop_remainder=drop_remainder).prefetch(AUTOTUNE)
+
+
+def _count_or(ds, cap):
+    n = ds.cardinality()
+    n = int(n.numpy()) if n >= 0 else -1
+    return max(1, min(n, cap)) if n > 0 else cap
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+
+def eval_dataset(dataset, *, scale, channels=1, split=None, data_dir=None, degradation="bicubic",
+                 use_stored_lr=True, boundary="symmetric", sigma=None, upsample_lr=False, batch_size=1,
+                 with_names=False, seed=0):
+    """Full-image ``(LR, HR)`` pairs for evaluation, float32 in [0, 1], batched (default 1 image).
+
+    HR is modcropped to a multiple of ``scale``. When the source stores MATLAB
+    LR images for ``scale`` (``sr_benchmarks``: ``lr_x{s}``; ``div2k``: ``lr`` of
+    its ``*_x{s}`` config; ``div2krk``: ``lr_x2``/``lr_x4``) and ``use_stored_lr``,
+    those are returned; otherwise LR is made with ``degradation`` (``boundary``
+    for bicubic; ``'kernel'`` uses a fixed per-image kernel from ``seed``).
+
+    Args mirror :func:`train_dataset`; ``split`` defaults to ``test``, then
+    ``validation``, then ``train``. ``with_names=True`` yields ``(lr, hr, name)``.
+    """
+    scale = _check_scale(scale)
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 (Y) or 3 (RGB), got {channels!r}")
+    if degradation not in deg.DEGRADATIONS:
+        raise ValueError(f"unknown degradation {degradation!r}; expected one of {deg.DEGRADATIONS}")
+    if degradation == "gaussian" and (sigma is None or sigma <= 0):
+        raise ValueError("degradation='gaussian' needs sigma=<std in HR pixels>")
+    stored_key = None
+    if isinstance(dataset, str) and not os.path.isdir(dataset):
+        import tensorflow_datasets as tfds
+
+        builder = tfds_builder(dataset, data_dir)
+        split = split or default_split(builder, train=False)
+        feats = builder.info.features
+        if use_stored_lr:
+            if f"lr_x{scale}" in feats:
+                stored_key = f"lr_x{scale}"
+            elif "lr" in feats:
+                config = builder.builder_config.name if builder.builder_config else ""
+                if not config.endswith(f"_x{scale}"):
+                    raise ValueError(f"{dataset!r} stores LR for config {config!r}, not x{scale}; "
+                                     f"use its *_x{scale} config or use_stored_lr=False")
+                stored_key = "lr"
+        ds, _, _ = _from_tfds(dataset, split, data_dir, keep=(stored_key,) if stored_key else ())
+
+        def decode(ex):
+            out = {"hr": _decode_rgb(ex["hr"]), "name": ex["name"]}
+            if stored_key:
+                out["lr"] = _decode_rgb(ex[stored_key])
+            return out
+
+        images = ds.map(decode, num_parallel_calls=AUTOTUNE)
+    else:
+        images = load_images(dataset, split, data_dir=data_dir)
+
+    def make(index, ex):
+        hr = ex["hr"]
+        shape = tf.shape(hr)
+        hr = hr[: shape[0] - shape[0] % scale, : shape[1] - shape[1] % scale]
+        if stored_key:
+            lr = ex["lr"]
+        elif degradation == "bicubic":
+            lr = deg.bicubic(hr, scale, boundary=boundary)
+        elif degradation == "gaussian":
+            lr = deg.gaussian_downsample(hr, scale, sigma)
+        else:
+            kseed = tf.stack([tf.constant(seed, tf.int64), index])
+            lr = deg.kernel_downsample(hr, deg.div2krk_kernel(kseed, scale=2), scale)
+        lr.set_shape([None, None, 3])
+        lr_f, hr_f = _to_output(lr, hr, channels, upsample_lr, scale)
+        return (lr_f, hr_f, ex["name"]) if with_names else (lr_f, hr_f)
+
+    pairs = images.enumerate().map(make, num_parallel_calls=AUTOTUNE)
+    return pairs.batch(batch_size).prefetch(AUTOTUNE)
