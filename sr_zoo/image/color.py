@@ -37,24 +37,28 @@ def _round_uint8(x):
     return np.clip(np.floor(x + 0.5), 0, 255).astype(np.uint8)
 
 
+def _combine(x, matrix, offset):
+    """``matrix @ x + offset`` per pixel, channel by channel (term order r, g, b as MATLAB's imlincomb)."""
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    return np.stack([r * m[0] + g * m[1] + b * m[2] + o for m, o in zip(matrix, offset)], axis=-1)
+
+
 def rgb_to_ycbcr(image):
     """RGB to YCbCr with MATLAB ``rgb2ycbcr`` semantics (numpy array or ``tf.Tensor``, ``...x3``)."""
+    return _rgb_to(image, RGB_TO_YCBCR, OFFSET, "rgb_to_ycbcr")
+
+
+def _rgb_to(image, matrix, offset, fn):
     if _is_tf(image):
-        return _rgb_to_ycbcr_tf(image)
+        return _linear_tf(image, matrix, offset)
     image = np.asarray(image)
-    _check_channels(image.shape, "rgb_to_ycbcr")
+    _check_channels(image.shape, fn)
+    # MATLAB applies T/255 to the class's own scale; uint8 keeps the 0..255 offset, floats use offset/255.
     if image.dtype == np.uint8:
-        # MATLAB: T/255 applied to 0..255 values plus the 0..255 offset, then rounded.
-        x = image.astype(np.float64)
-        t = RGB_TO_YCBCR / 255.0
-        out = x[..., 0:1] * t[:, 0] + x[..., 1:2] * t[:, 1] + x[..., 2:3] * t[:, 2] + OFFSET
-        return _round_uint8(out)
+        return _round_uint8(_combine(image.astype(np.float64), matrix / 255.0, offset))
     if np.issubdtype(image.dtype, np.floating):
-        x = image.astype(np.float64)
-        t = RGB_TO_YCBCR / 255.0
-        out = x[..., 0:1] * t[:, 0] + x[..., 1:2] * t[:, 1] + x[..., 2:3] * t[:, 2] + OFFSET / 255.0
-        return out.astype(image.dtype)
-    raise TypeError(f"rgb_to_ycbcr: unsupported dtype {image.dtype}; use uint8 or float")
+        return _combine(image.astype(np.float64), matrix / 255.0, offset / 255.0).astype(image.dtype)
+    raise TypeError(f"{fn}: unsupported dtype {image.dtype}; use uint8 or float")
 
 
 def ycbcr_to_rgb(image):
@@ -64,27 +68,20 @@ def ycbcr_to_rgb(image):
     image = np.asarray(image)
     _check_channels(image.shape, "ycbcr_to_rgb")
     t = YCBCR_TO_RGB * 255.0
+    zero = np.zeros(3)
     if image.dtype == np.uint8:
-        x = image.astype(np.float64) - OFFSET
-        out = x[..., 0:1] * t[:, 0] + x[..., 1:2] * t[:, 1] + x[..., 2:3] * t[:, 2]
-        return _round_uint8(out)
+        return _round_uint8(_combine(image.astype(np.float64) - OFFSET, t, zero))
     if np.issubdtype(image.dtype, np.floating):
-        x = image.astype(np.float64) * 255.0 - OFFSET
-        out = (x[..., 0:1] * t[:, 0] + x[..., 1:2] * t[:, 1] + x[..., 2:3] * t[:, 2]) / 255.0
+        out = _combine(image.astype(np.float64) * 255.0 - OFFSET, t, zero) / 255.0
         return np.clip(out, 0.0, 1.0).astype(image.dtype)
     raise TypeError(f"ycbcr_to_rgb: unsupported dtype {image.dtype}; use uint8 or float")
 
 
 def rgb_to_y(image):
     """Just the Y channel of :func:`rgb_to_ycbcr`, shape ``...x1``; a 1-channel input passes through."""
-    shape = image.shape
-    if shape[-1] == 1:
+    if image.shape[-1] == 1:
         return image
-    if _is_tf(image):
-        import tensorflow as tf
-
-        return rgb_to_ycbcr(image)[..., :1] if image.dtype == tf.uint8 else _linear_tf(image, RGB_TO_YCBCR[:1], OFFSET[:1])
-    return rgb_to_ycbcr(image)[..., :1]
+    return _rgb_to(image, RGB_TO_YCBCR[:1], OFFSET[:1], "rgb_to_y")
 
 
 def _is_tf(x):
@@ -99,6 +96,7 @@ def _linear_tf(image, matrix, offset):
     import tensorflow as tf
 
     _check_channels(image.shape, "rgb_to_ycbcr")
+    image = tf.convert_to_tensor(image)
     dtype = image.dtype
     x = tf.cast(image, tf.float64)
     t = tf.constant((matrix / 255.0).T, tf.float64)  # (3, k)
@@ -114,10 +112,6 @@ def _linear_tf(image, matrix, offset):
 def _matvec(x, t):
     # Same term order as the numpy path: r*t0 + g*t1 + b*t2.
     return x[..., 0:1] * t[0] + x[..., 1:2] * t[1] + x[..., 2:3] * t[2]
-
-
-def _rgb_to_ycbcr_tf(image):
-    return _linear_tf(image, RGB_TO_YCBCR, OFFSET)
 
 
 def _ycbcr_to_rgb_tf(image):

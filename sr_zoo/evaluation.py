@@ -1,0 +1,227 @@
+"""Benchmark evaluation: Set5/Set14/B100/Urban100 pairs, PSNR/SSIM tables, JSON.
+
+LR inputs are the stored MATLAB LR images where the data has them (the
+SelfExSR folders, or EDSR's ``LR_bicubic``), otherwise the project's
+MATLAB-exact bicubic of the HR image cropped to a multiple of the scale, so the
+numbers are comparable with the papers'.
+
+Example (the bicubic baseline of the SR literature):
+
+>>> rows = sr_zoo.evaluation.evaluate({"bicubic": sr_zoo.evaluation.bicubic}, ["set5"], [2, 3, 4])
+>>> print(sr_zoo.evaluation.markdown_table(rows))
+"""
+
+import dataclasses
+import json
+import pathlib
+import time
+
+import numpy as np
+from PIL import Image
+
+from sr_zoo import metrics, paths
+from sr_zoo.image.resize import imresize
+
+#: Benchmark name -> folder name in the shared data layout.
+BENCHMARK_FOLDERS = {"set5": "Set5", "set14": "Set14", "b100": "B100", "urban100": "Urban100"}
+SET5_NAMES = ("baby", "bird", "butterfly", "head", "woman")
+
+
+@dataclasses.dataclass
+class Pair:
+    """One benchmark image: uint8 HR (cropped to a multiple of ``scale``) and its LR."""
+
+    name: str
+    hr: np.ndarray
+    lr: np.ndarray
+    lr_source: str  # 'matlab' (stored MATLAB LR) or 'imresize' (made here, MATLAB-exact)
+
+
+def read_image(path):
+    """Reads an image file as uint8 HxW or HxWx3; RGBA loses alpha. Errors name the file."""
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if im.mode not in ("L", "RGB"):
+                im = im.convert("L" if im.mode in ("LA", "1", "I", "I;16", "F") else "RGB")
+            array = np.array(im)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"cannot read image {path}: {e}") from e
+    if array.dtype != np.uint8:
+        raise ValueError(f"{path}: expected an 8-bit image, got {array.dtype}")
+    return array
+
+
+def modcrop(image, scale):
+    """Crops the bottom/right so height and width are multiples of ``scale``."""
+    h, w = image.shape[:2]
+    return image[: h - h % scale, : w - w % scale]
+
+
+def _benchmark_root(benchmark, data_dir):
+    if benchmark not in BENCHMARK_FOLDERS:
+        raise ValueError(f"unknown benchmark {benchmark!r}; expected one of {sorted(BENCHMARK_FOLDERS)}")
+    base = pathlib.Path(data_dir) if data_dir else paths.shared_data_dir()
+    if base is None:
+        raise FileNotFoundError(
+            f"no benchmark data: pass data_dir (or --data_dir) or set ${paths.DATA_ENV_VAR} to a folder "
+            f"holding {BENCHMARK_FOLDERS[benchmark]}/"
+        )
+    root = base / BENCHMARK_FOLDERS[benchmark]
+    if not root.is_dir():
+        raise FileNotFoundError(f"benchmark {benchmark!r} not found: no folder {root}")
+    return root
+
+
+def _selfexsr_names(benchmark, root, count):
+    """SelfExSR numbers its images; map them back to the usual names where we know them."""
+    if benchmark == "set5" and count == len(SET5_NAMES):
+        return list(SET5_NAMES)
+    originals = sorted(p.stem for p in (root / "original").glob("*.png")) if (root / "original").is_dir() else []
+    if len(originals) == count:
+        return originals  # Set14: img_001..014 are the originals in alphabetical order
+    return None
+
+
+def load_pairs(benchmark, scale, data_dir=None):
+    """Returns the benchmark's :class:`Pair` list at ``scale`` from a local folder.
+
+    Accepted layouts (those of ``../shared/data``): ``<Set>/SelfExSR/image_SRF_<s>/``
+    (MATLAB LR, replicate borders), ``<Set>/EDSR_benchmark/{HR,LR_bicubic/X<s>}/``
+    (MATLAB LR, symmetric borders) and a plain ``<Set>/original/`` (LR made here).
+    Urban100's SelfExSR ``image_SRF_2`` folder is not the x2 benchmark: x2 pairs
+    the full-size HR (from ``image_SRF_4``) with that folder's ``_HR`` image.
+    """
+    scale = int(scale)
+    root = _benchmark_root(benchmark, data_dir)
+    selfexsr = root / "SelfExSR" / f"image_SRF_{scale}"
+    if benchmark == "urban100" and scale == 2 and (root / "SelfExSR" / "image_SRF_4").is_dir():
+        hr_paths = sorted((root / "SelfExSR" / "image_SRF_4").glob("*_HR.png"))
+        lr_paths = [root / "SelfExSR" / "image_SRF_2" / p.name.replace("SRF_4", "SRF_2") for p in hr_paths]
+        pairs = [(p.name.split("_SRF")[0], read_image(p), read_image(q)) for p, q in zip(hr_paths, lr_paths)]
+        return [Pair(n, modcrop(h, 2), lr, "matlab") for n, h, lr in pairs]
+    if selfexsr.is_dir():
+        hr_paths = sorted(selfexsr.glob("*_HR.png"))
+        names = _selfexsr_names(benchmark, root, len(hr_paths)) or [p.name.split("_SRF")[0] for p in hr_paths]
+        out = []
+        for name, hr_path in zip(names, hr_paths):
+            lr_path = hr_path.with_name(hr_path.name.replace("_HR.png", "_LR.png"))
+            out.append(Pair(name, modcrop(read_image(hr_path), scale), read_image(lr_path), "matlab"))
+        return out
+    edsr = root / "EDSR_benchmark"
+    if (edsr / "LR_bicubic" / f"X{scale}").is_dir() and scale in (2, 3, 4):  # X8 there is not MATLAB-exact
+        out = []
+        for hr_path in sorted((edsr / "HR").glob("*.png")):
+            lr_path = edsr / "LR_bicubic" / f"X{scale}" / f"{hr_path.stem}x{scale}.png"
+            out.append(Pair(hr_path.stem, modcrop(read_image(hr_path), scale), read_image(lr_path), "matlab"))
+        return out
+    for folder in (root / "original", edsr / "HR", root):
+        hr_paths = sorted(p for p in folder.glob("*") if p.suffix.lower() in (".png", ".bmp", ".jpg", ".jpeg", ".tif"))
+        if hr_paths:
+            out = []
+            for hr_path in hr_paths:
+                hr = modcrop(read_image(hr_path), scale)
+                out.append(Pair(hr_path.stem, hr, imresize(hr, 1 / scale), "imresize"))
+            return out
+    raise FileNotFoundError(f"no images for {benchmark} x{scale} under {root}")
+
+
+def bicubic(lr, scale):
+    """The baseline every SR table starts with: MATLAB bicubic upscaling of the uint8 LR image."""
+    return imresize(lr, scale)
+
+
+@dataclasses.dataclass
+class Score:
+    method: str
+    benchmark: str
+    scale: int
+    psnr: float
+    ssim: float
+    seconds_per_image: float
+    crop_border: int
+    y_channel: bool
+    per_image: list
+
+
+def evaluate(methods, benchmarks, scales, *, data_dir=None, y_channel=True, crop_border=None, on_image=None):
+    """Scores ``methods`` (name -> ``fn(lr_uint8, scale) -> sr_uint8``) on benchmarks x scales.
+
+    ``crop_border=None`` shaves ``scale`` pixels (the SR literature's protocol).
+    ``on_image(method, benchmark, scale, pair, sr)`` is called for every output
+    (to save images, say). Returns a list of :class:`Score`.
+    """
+    scores = []
+    for benchmark in benchmarks:
+        for scale in scales:
+            pairs = load_pairs(benchmark, scale, data_dir)
+            crop = scale if crop_border is None else int(crop_border)
+            for method, fn in methods.items():
+                per_image = []
+                elapsed = 0.0
+                for pair in pairs:
+                    start = time.perf_counter()
+                    sr = fn(pair.lr, scale)
+                    seconds = time.perf_counter() - start
+                    elapsed += seconds
+                    if sr.shape != pair.hr.shape:
+                        raise ValueError(
+                            f"{method} on {benchmark}/{pair.name} x{scale}: output shape {sr.shape} "
+                            f"!= HR shape {pair.hr.shape}"
+                        )
+                    p = metrics.psnr(pair.hr, sr, crop_border=crop, y_channel=y_channel)
+                    s = metrics.ssim(pair.hr, sr, crop_border=crop, y_channel=y_channel)
+                    per_image.append({"image": pair.name, "psnr": p, "ssim": s, "seconds": seconds})
+                    if on_image is not None:
+                        on_image(method, benchmark, scale, pair, sr)
+                scores.append(
+                    Score(
+                        method=method,
+                        benchmark=benchmark,
+                        scale=scale,
+                        psnr=float(np.mean([r["psnr"] for r in per_image])),
+                        ssim=float(np.mean([r["ssim"] for r in per_image])),
+                        seconds_per_image=elapsed / len(pairs),
+                        crop_border=crop,
+                        y_channel=y_channel,
+                        per_image=per_image,
+                    )
+                )
+    return scores
+
+
+def markdown_table(scores):
+    """One row per method, one column per benchmark and scale: ``PSNR / SSIM``, with the protocol in the header."""
+    if not scores:
+        return ""
+    columns = list(dict.fromkeys((s.benchmark, s.scale) for s in scores))
+    methods = list(dict.fromkeys(s.method for s in scores))
+    lookup = {(s.method, s.benchmark, s.scale): s for s in scores}
+    channel = "Y" if all(s.y_channel for s in scores) else "RGB"
+    crops = {s.crop_border for s in scores}
+    crop = "scale" if all(s.crop_border == s.scale for s in scores) else ", ".join(map(str, sorted(crops)))
+    header = ["Method"] + [f"{BENCHMARK_FOLDERS.get(b, b)} x{s}" for b, s in columns]
+    lines = [
+        f"PSNR (dB) / SSIM, {channel} channel{'s' if channel == 'RGB' else ''}, crop = {crop} pixels",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(["---"] + [":---:"] * len(columns)) + "|",
+    ]
+    for method in methods:
+        cells = []
+        for b, sc in columns:
+            s = lookup.get((method, b, sc))
+            cells.append(f"{s.psnr:.2f} / {s.ssim:.4f}" if s else "-")
+        lines.append("| " + " | ".join([method] + cells) + " |")
+    return "\n".join(lines)
+
+
+def to_json(scores, path=None):
+    """The scores as a JSON string (written to ``path`` atomically when given)."""
+    text = json.dumps([dataclasses.asdict(s) for s in scores], indent=2)
+    if path is not None:
+        path = pathlib.Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text)
+        tmp.replace(path)
+    return text

@@ -1,0 +1,284 @@
+"""Super-resolving real images: :func:`upscale` (uint8 in, uint8 out) and :func:`predict` (float).
+
+:func:`upscale` follows the SR literature's colour handling: an RGB image
+through a Y-channel model is converted to YCbCr with MATLAB ``rgb2ycbcr``
+(uint8), the model runs on Y, Cb and Cr are upscaled with MATLAB bicubic, and
+the result goes back through ``ycbcr2rgb``; RGB models run on RGB; a grayscale
+image goes through a Y model directly (through an RGB model it is replicated
+to 3 channels and the output's channel mean is returned). An alpha channel
+(grey+alpha, RGBA) is upscaled with MATLAB bicubic.
+
+The whole pipeline (colour conversion, model, chroma and alpha resize,
+rounding) is one ``tf.function`` compiled with XLA per model and image shape
+and cached, so repeated calls on same-sized frames only run the compiled
+program. Images whose activations would not fit in :data:`MEMORY_BUDGET`
+(or any image, when ``tile`` is given) are processed in overlapping tiles: each
+tile carries ``overlap`` LR pixels of context (by default the model's
+``halo``, from :func:`sr_zoo.models.describe`), which makes the stitched
+result equal to the whole-image result up to floating-point noise.
+
+>>> model = keras.models.load_model("espcn_x3.keras")
+>>> hr = sr_zoo.upscale(model, lr_rgb_uint8)               # (3H, 3W, 3) uint8
+>>> hr = sr_zoo.upscale(model, lr_rgb_uint8, tile=128)     # same result, bounded memory
+"""
+
+import math
+import weakref
+
+import numpy as np
+
+#: Bytes of activations one model call may use before :func:`upscale` tiles the image.
+MEMORY_BUDGET = 2 * 1024**3
+# Live float32 activations during a forward pass, relative to the largest one.
+_LIVE_FACTOR = 3
+
+_CACHE = weakref.WeakKeyDictionary()
+_MAX_FUNCTIONS = 32
+
+
+class _Entry:
+    """Per-model cache: its :class:`~sr_zoo.models.ModelInfo` and compiled functions."""
+
+    def __init__(self, model):
+        from sr_zoo.models.analysis import describe
+
+        self.info = describe(model)
+        if self.info.channels not in (1, 3):
+            raise ValueError(f"upscale: model {model.name!r} takes {self.info.channels} channels; supported: 1 (Y) or 3 (RGB)")
+        self.model_ref = weakref.ref(model)
+        self.functions = {}
+
+    def function(self, key, python_fn, jit_compile, *arrays):
+        """The cached ``tf.function`` for this pipeline and these input shapes (traced and compiled once)."""
+        import tensorflow as tf
+
+        key = (key, bool(jit_compile)) + tuple(a.shape for a in arrays)
+        if key not in self.functions:
+            if len(self.functions) >= _MAX_FUNCTIONS:  # many image sizes: forget the oldest compilation
+                self.functions.pop(next(iter(self.functions)))
+            self.functions[key] = tf.function(python_fn, jit_compile=bool(jit_compile), reduce_retracing=False)
+        return self.functions[key]
+
+
+def _entry(model):
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"upscale: model must be a keras.Model, got {type(model).__name__}")
+    entry = _CACHE.get(model)
+    if entry is None:
+        entry = _CACHE[model] = _Entry(model)
+    return entry
+
+
+def _forward(model, x):
+    y = model(x, training=False)
+    return y[-1] if isinstance(y, (list, tuple)) else y  # LapSRN: the last pyramid level
+
+
+def _to_uint8(x):
+    import tensorflow as tf
+
+    return tf.cast(tf.clip_by_value(tf.math.floor(x * 255.0 + 0.5), 0.0, 255.0), tf.uint8)
+
+
+def _bicubic_up(image_uint8, scale):
+    from sr_zoo.image import resize_tf
+
+    s = float(scale)
+    return resize_tf.imresize_tf(image_uint8, (s, s), None, "bicubic", True, "symmetric")
+
+
+def _split(image, color_channels):
+    return image[..., :color_channels], (image[..., color_channels:] if image.shape[-1] > color_channels else None)
+
+
+def _pre(image, mode, color_channels):
+    """uint8 NHWC image -> float32 model input in [0, 1]."""
+    import tensorflow as tf
+
+    from sr_zoo.image import color
+
+    rgb_or_gray, _ = _split(image, color_channels)
+    if mode == "y":
+        rgb_or_gray = color.rgb_to_ycbcr(rgb_or_gray)[..., :1]  # MATLAB-rounded uint8 Y
+    x = tf.cast(rgb_or_gray, tf.float32) / 255.0
+    if mode == "gray_rgb":
+        x = tf.concat([x, x, x], axis=-1)
+    return x
+
+
+def _post(sr, image, mode, color_channels, scale):
+    """float model output + uint8 NHWC image -> uint8 NHWC result."""
+    import tensorflow as tf
+
+    from sr_zoo.image import color
+
+    rgb_or_gray, alpha = _split(image, color_channels)
+    if mode == "y":
+        cbcr = _bicubic_up(color.rgb_to_ycbcr(rgb_or_gray)[..., 1:], scale)
+        out = color.ycbcr_to_rgb(tf.concat([_to_uint8(sr), cbcr], axis=-1))
+    elif mode == "gray_rgb":
+        out = _to_uint8(tf.reduce_mean(sr, axis=-1, keepdims=True))
+    else:
+        out = _to_uint8(sr)
+    if alpha is not None:
+        out = tf.concat([out, _bicubic_up(alpha, scale)], axis=-1)
+    return out
+
+
+def _check_image(image):
+    if hasattr(image, "numpy") and not isinstance(image, np.ndarray):
+        image = image.numpy()
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise ValueError(f"upscale: image must be uint8 (0..255), got dtype {image.dtype}; use sr_zoo.inference.predict for floats")
+    if image.ndim == 2:
+        image = image[..., None]
+    if image.ndim != 3:
+        raise ValueError(f"upscale: image must be HxW or HxWxC, got shape {image.shape}")
+    if image.shape[-1] not in (1, 2, 3, 4):
+        raise ValueError(
+            f"upscale: image has {image.shape[-1]} channels; allowed: 1 (grey), 2 (grey+alpha), 3 (RGB), 4 (RGBA)"
+        )
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f"upscale: image has zero size {image.shape}")
+    return image
+
+
+def _tile_shape(tile):
+    if isinstance(tile, (tuple, list)) and len(tile) == 2:
+        th, tw = tile
+    else:
+        th = tw = tile
+    for t in (th, tw):
+        if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 1:
+            raise ValueError(f"tile must be None, a positive int or (height, width) of positive ints, got {tile!r}")
+    return int(th), int(tw)
+
+
+def _plan(info, height, width, tile, overlap):
+    """Returns ((tile_h, tile_w) or None for the whole image, overlap)."""
+    if overlap is None:
+        overlap = info.halo
+    elif isinstance(overlap, bool) or not isinstance(overlap, (int, np.integer)) or overlap < info.halo:
+        raise ValueError(
+            f"overlap must be an int >= the model's halo ({info.halo} LR pixels) so tiles stitch "
+            f"without seams, got {overlap!r}"
+        )
+    overlap = int(overlap)
+    if tile is not None:
+        return _tile_shape(tile), overlap
+    per_pixel = info.peak_per_lr_pixel * 4 * _LIVE_FACTOR
+    if height * width * per_pixel <= MEMORY_BUDGET:
+        return None, overlap
+    side = int(math.sqrt(MEMORY_BUDGET / per_pixel)) - 2 * overlap
+    side = max(16, side // 16 * 16)
+    return (side, side), overlap
+
+
+def _windows(length, core, overlap):
+    """[(core_start, core_stop, window_start)]; every window has the same size, inside the image."""
+    size = min(core + 2 * overlap, length)
+    out = []
+    for start in range(0, length, core):
+        stop = min(start + core, length)
+        window = min(max(start - overlap, 0), length - size)
+        out.append((start, stop, window))
+    return out, size
+
+
+def _predict_tiled(entry, x, tile_hw, overlap, jit_compile):
+    """Runs the model on overlapping windows of the NHWC float array ``x`` (batch 1) and stitches."""
+    s = entry.info.scale
+    _, height, width, _ = x.shape
+    rows, wh = _windows(height, tile_hw[0], overlap)
+    cols, ww = _windows(width, tile_hw[1], overlap)
+    jobs = [(r, c) for r in rows for c in cols]
+    window_bytes = wh * ww * entry.info.peak_per_lr_pixel * 4 * _LIVE_FACTOR
+    batch = int(max(1, min(len(jobs), MEMORY_BUDGET // max(window_bytes, 1), 16)))
+    out = None
+    for first in range(0, len(jobs), batch):
+        group = jobs[first : first + batch]
+        padded = group + [group[-1]] * (batch - len(group))  # same batch shape: no recompilation
+        stack = np.concatenate([x[:, r[2] : r[2] + wh, c[2] : c[2] + ww] for r, c in padded], axis=0)
+        forward = entry.function("forward", lambda t: _forward(entry.model_ref(), t), jit_compile, stack)
+        pred = np.asarray(forward(stack))
+        if out is None:
+            out = np.empty((1, height * s, width * s, pred.shape[-1]), pred.dtype)
+        for k, ((r0, r1, rw), (c0, c1, cw)) in enumerate(group):
+            out[0, r0 * s : r1 * s, c0 * s : c1 * s] = pred[k, (r0 - rw) * s : (r1 - rw) * s, (c0 - cw) * s : (c1 - cw) * s]
+    return out
+
+
+def predict(model, lr, *, tile=None, overlap=None, jit_compile=True):
+    """Runs a zoo model on one float LR image (HxWxC in [0, 1]) and returns the float HR image.
+
+    Same tiling as :func:`upscale` (``tile`` / ``overlap`` in LR pixels); for
+    LapSRN the last pyramid level is returned. No clipping or rounding.
+
+    >>> sr = sr_zoo.inference.predict(model, y_lr[..., None].astype("float32") / 255, tile=96)
+    """
+    entry = _entry(model)
+    lr = np.asarray(lr, dtype=np.float32)
+    if lr.ndim != 3 or lr.shape[-1] != entry.info.channels:
+        raise ValueError(f"predict: expected an HxWx{entry.info.channels} float image, got shape {lr.shape}")
+    if lr.shape[0] == 0 or lr.shape[1] == 0:
+        raise ValueError(f"predict: image has zero size {lr.shape}")
+    tile_hw, overlap = _plan(entry.info, lr.shape[0], lr.shape[1], tile, overlap)
+    if tile_hw is None:
+        forward = entry.function("forward", lambda x: _forward(entry.model_ref(), x), jit_compile, lr[None])
+        return np.asarray(forward(lr[None]))[0]
+    return _predict_tiled(entry, lr[None], tile_hw, overlap, jit_compile)[0]
+
+
+def upscale(model, image, *, tile=None, overlap=None, jit_compile=True):
+    """Super-resolves a uint8 image with a zoo model; returns the uint8 image ``scale`` x larger.
+
+    Args:
+      model: a zoo model (``sr_zoo.models.get`` or ``keras.models.load_model``), Y (1-channel) or RGB.
+      image: uint8 array HxW, HxWx1 (grey), HxWx2 (grey+alpha), HxWx3 (RGB) or HxWx4 (RGBA).
+      tile: ``None`` (whole image when its activations fit in :data:`MEMORY_BUDGET`,
+        tiles otherwise), or the tile size in LR pixels (int or ``(height, width)``).
+      overlap: LR context around each tile; default and minimum: the model's ``halo``.
+      jit_compile: compile with XLA (fast path; one compilation per image shape).
+
+    Returns:
+      uint8 array with the input's layout at ``scale`` x its height and width.
+
+    Raises:
+      ValueError: not uint8, zero size, unsupported channels, bad ``tile``/``overlap``.
+
+    >>> hr = sr_zoo.upscale(sr_zoo.models.get("espcn", scale=3), lr)   # untrained: shape demo only
+    """
+    entry = _entry(model)
+    squeeze = np.asarray(image).ndim == 2
+    image = _check_image(image)
+    info = entry.info
+    color_channels = 1 if image.shape[-1] in (1, 2) else 3
+    if info.channels == 1:
+        mode = "y" if color_channels == 3 else "direct"
+    else:
+        mode = "direct" if color_channels == 3 else "gray_rgb"
+    tile_hw, overlap = _plan(info, image.shape[0], image.shape[1], tile, overlap)
+    key = (mode, color_channels)
+    if tile_hw is None:
+        fused = entry.function(
+            ("fused",) + key,
+            lambda img: _post(_forward(entry.model_ref(), _pre(img, mode, color_channels)), img, mode, color_channels, info.scale),
+            jit_compile,
+            image[None],
+        )
+        out = fused(image[None]).numpy()[0]
+    else:
+        pre = entry.function(("pre",) + key, lambda img: _pre(img, mode, color_channels), jit_compile, image[None])
+        x = pre(image[None]).numpy()
+        sr = _predict_tiled(entry, x, tile_hw, overlap, jit_compile)
+        post = entry.function(
+            ("post",) + key, lambda sr, img: _post(sr, img, mode, color_channels, info.scale), jit_compile, sr, image[None]
+        )
+        out = post(sr, image[None]).numpy()[0]
+    return out[..., 0] if squeeze else out
+
+
+__all__ = ["upscale", "predict", "MEMORY_BUDGET"]
