@@ -13,6 +13,7 @@ Example (the bicubic baseline of the SR literature):
 
 import dataclasses
 import json
+import os
 import pathlib
 import time
 
@@ -225,3 +226,114 @@ def to_json(scores, path=None):
         tmp.write_text(text)
         tmp.replace(path)
     return text
+
+
+def per_image_table(scores):
+    """Markdown table of every image's PSNR / SSIM / seconds."""
+    lines = ["| Method | Benchmark | Scale | Image | PSNR | SSIM | Seconds |", "|---|---|---|---|---:|---:|---:|"]
+    for s in scores:
+        for r in s.per_image:
+            lines.append(
+                f"| {s.method} | {s.benchmark} | x{s.scale} | {r['image']} | {r['psnr']:.2f} | {r['ssim']:.4f} | {r['seconds']:.3f} |"
+            )
+    return "\n".join(lines)
+
+
+# The 8 dihedral transforms of the x8 self-ensemble (EDSR+): (k rotations by 90 degrees, flip).
+_DIHEDRAL = [(k, flip) for flip in (False, True) for k in range(4)]
+
+
+def self_ensemble(upscale_fn):
+    """Wraps ``fn(lr_uint8, scale) -> sr_uint8`` into the x8 flip/rotate average (EDSR+).
+
+    Each transformed LR image is upscaled, transformed back, and the eight
+    results are averaged in float and rounded once.
+    """
+
+    def ensembled(lr, scale):
+        total = None
+        for k, flip in _DIHEDRAL:
+            x = np.rot90(lr, k, axes=(0, 1))
+            x = np.ascontiguousarray(x[:, ::-1] if flip else x)
+            y = upscale_fn(x, scale).astype(np.float64)
+            y = y[:, ::-1] if flip else y
+            y = np.rot90(y, -k, axes=(0, 1))
+            total = y if total is None else total + y
+        return np.clip(np.floor(total / len(_DIHEDRAL) + 0.5), 0, 255).astype(np.uint8)
+
+    return ensembled
+
+
+def model_upscaler(model, *, tile=None):
+    """``fn(lr_uint8, scale) -> sr_uint8`` running a zoo model through :func:`sr_zoo.upscale`."""
+    from sr_zoo import inference, models
+
+    model_scale = models.describe(model).scale
+
+    def fn(lr, scale):
+        if scale != model_scale:
+            raise ValueError(f"the model upscales x{model_scale}, not x{scale}; pass --scales={model_scale}")
+        return inference.upscale(model, lr, tile=tile)
+
+    return fn, model_scale
+
+
+def load_model(spec):
+    """Loads a model from a ``.keras`` path or a pretrained name; returns ``(model, label)``."""
+    import keras
+
+    import sr_zoo  # noqa: F401  (registers the zoo's layers for deserialization)
+
+    if os.path.exists(spec):
+        try:
+            return keras.models.load_model(spec), spec
+        except Exception as e:  # Keras raises several types for a bad file
+            raise ValueError(f"cannot load model file {spec}: {e}") from e
+    if spec.endswith(".keras"):
+        raise FileNotFoundError(f"model file not found: {spec}")
+    from sr_zoo import pretrained
+
+    return pretrained.load(spec), f"{spec} (pretrained)"
+
+
+def methods_from_flag(spec, *, scales=None, self_ensemble=False, tile=None):
+    """Turns ``--model`` into the methods to compare (bicubic first), the scales and a label."""
+    methods = {"bicubic": bicubic}
+    if spec == "bicubic":
+        scales = [int(s) for s in scales] if scales else [2, 3, 4]
+        return methods, scales, "bicubic (MATLAB)"
+    model, label = load_model(spec)
+    fn, model_scale = model_upscaler(model, tile=tile)
+    scales = [int(s) for s in scales] if scales else [model_scale]
+    if any(s != model_scale for s in scales):
+        raise ValueError(f"{label} upscales x{model_scale}; --scales={','.join(map(str, scales))} asks for others")
+    name = pathlib.Path(spec).stem if os.path.exists(spec) else spec
+    if self_ensemble:
+        methods[name + "+"] = globals()["self_ensemble"](fn)
+    else:
+        methods[name] = fn
+    return methods, scales, label
+
+
+class ImageSaver:
+    """``on_image`` callback writing ``<dir>/<benchmark>_x<s>/<method>/<image>.png`` and a comparison strip.
+
+    The strip shows a 128-pixel HR crop around the image centre as bicubic / SR / HR side by side.
+    """
+
+    def __init__(self, directory, crop=128):
+        self.directory = pathlib.Path(directory)
+        self.crop = crop
+
+    def __call__(self, method, benchmark, scale, pair, sr):
+        folder = self.directory / f"{benchmark}_x{scale}" / method.replace("/", "_")
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(sr.squeeze()).save(folder / f"{pair.name}.png")
+        if method == "bicubic":
+            return
+        h, w = pair.hr.shape[:2]
+        c = min(self.crop, h, w)
+        top, left = (h - c) // 2, (w - c) // 2
+        window = (slice(top, top + c), slice(left, left + c))
+        strip = np.concatenate([bicubic(pair.lr, scale)[window], sr[window], pair.hr[window]], axis=1)
+        Image.fromarray(strip.squeeze()).save(folder / f"{pair.name}_bicubic_sr_hr.png")
