@@ -1,0 +1,578 @@
+"""Training library behind ``train.py``: recipes in, a validated ``.keras`` model out.
+
+What it adds to ``model.fit``:
+
+* the paper's recipe (:mod:`sr_zoo.recipes`): loss, optimizer, schedule, a 10x
+  slower reconstruction layer, LapSRN's loss on every pyramid level;
+* validation on Set5 after every epoch (Y-PSNR, crop = scale, the protocol of
+  :mod:`sr_zoo.metrics`); the best model is kept as ``best.keras``;
+* checkpoints written atomically every ``checkpoint_every`` steps: a run that
+  is killed (SIGKILL included) resumes from the last one with its optimizer
+  state, step, learning-rate schedule and callback state;
+* a NaN or Inf loss stops training and keeps the last good checkpoint;
+* ``tf.distribute`` strategies, mixed precision and XLA.
+
+Example:
+
+>>> recipe = sr_zoo.recipes.get("espcn", scale=3).replace(epochs=2, steps_per_epoch=50, datasets=("sample_images",))
+>>> result = sr_zoo.training.train(recipe, "runs/espcn_x3")
+>>> result.best_model_path, result.best_psnr, result.bicubic_psnr
+"""
+
+import dataclasses
+import json
+import math
+import os
+import pathlib
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from sr_zoo import evaluation, losses, metrics, models
+
+CHECKPOINT_DIR = "checkpoints"
+LATEST = "latest.json"
+BEST_MODEL = "best.keras"
+RUN_CONFIG = "run_config.json"
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+
+
+class TrainingError(RuntimeError):
+    """Training stopped for a reason the user must see (NaN loss, inconsistent resume, ...)."""
+
+
+# ----------------------------------------------------------------------------- optimizers
+
+
+def _layer_of(variable):
+    """Layer name of a variable: the path component before the variable's own name."""
+    parts = variable.path.split("/")
+    return parts[-2] if len(parts) >= 2 else ""
+
+
+@keras.saving.register_keras_serializable(package="sr_zoo")
+class LayerwiseSGD(keras.optimizers.SGD):
+    """SGD whose learning rate is multiplied per layer (e.g. 0.1 for SRCNN's last layer).
+
+    For SGD, with or without momentum, scaling a layer's gradients is exactly
+    scaling its learning rate, which is what the papers' Caffe solvers did
+    with ``lr_mult``.
+
+    >>> opt = LayerwiseSGD(learning_rate=1e-3, momentum=0.9, lr_multipliers={"reconstruction": 0.1})
+    """
+
+    def __init__(self, lr_multipliers=None, **kwargs):
+        super().__init__(**kwargs)
+        self.lr_multipliers = {str(k): float(v) for k, v in (lr_multipliers or {}).items()}
+
+    def apply(self, grads, trainable_variables=None):
+        variables = trainable_variables if trainable_variables is not None else self._trainable_variables
+        if self.lr_multipliers:
+            grads = [
+                g if g is None else g * self.lr_multipliers.get(_layer_of(v), 1.0)
+                for g, v in zip(grads, variables)
+            ]
+        return super().apply(grads, trainable_variables)
+
+    def get_config(self):
+        config = super().get_config()
+        config["lr_multipliers"] = dict(self.lr_multipliers)
+        return config
+
+
+def make_optimizer(recipe, model):
+    """The recipe's optimizer with its learning-rate schedule."""
+    lr = recipe.learning_rate
+    if recipe.lr_schedule == "step":
+        if not recipe.lr_decay_steps:
+            raise ValueError("lr_schedule='step' needs lr_decay_steps")
+        lr = keras.optimizers.schedules.ExponentialDecay(
+            recipe.learning_rate, recipe.lr_decay_steps, recipe.lr_decay_factor, staircase=True
+        )
+    elif recipe.lr_schedule not in ("constant", "plateau"):
+        raise ValueError(f"unknown lr_schedule {recipe.lr_schedule!r}; expected constant, step or plateau")
+    weight_decay = recipe.weight_decay or None
+    multipliers = {}
+    if recipe.reconstruction_lr_multiplier != 1.0:
+        layers = models.reconstruction_layers(model)
+        if not layers:
+            raise ValueError(f"{recipe.model} has no reconstruction layer for reconstruction_lr_multiplier")
+        multipliers = {layer.name: recipe.reconstruction_lr_multiplier for layer in layers}
+    if recipe.optimizer == "sgd":
+        return LayerwiseSGD(
+            learning_rate=lr, momentum=recipe.momentum, weight_decay=weight_decay, lr_multipliers=multipliers
+        )
+    if recipe.optimizer == "adam":
+        if multipliers:
+            raise ValueError(
+                "a reconstruction learning-rate multiplier needs optimizer='sgd' "
+                "(Adam normalises gradient scale, so the papers' lr_mult has no Adam equivalent here)"
+            )
+        return keras.optimizers.Adam(learning_rate=lr, beta_1=0.9, beta_2=0.999, epsilon=1e-8, weight_decay=weight_decay)
+    raise ValueError(f"unknown optimizer {recipe.optimizer!r}; expected sgd or adam")
+
+
+def current_learning_rate(optimizer):
+    lr = optimizer.learning_rate
+    return float(keras.ops.convert_to_numpy(lr))
+
+
+# ----------------------------------------------------------------------------- strategies
+
+
+def make_strategy(name, tpu=None):
+    """A ``tf.distribute`` strategy by name: default, mirrored, multi_worker (reads TF_CONFIG) or tpu."""
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices=devices)
+    if name == "multi_worker":
+        if "TF_CONFIG" not in os.environ:
+            raise ValueError("--strategy=multi_worker needs the TF_CONFIG environment variable (cluster and task)")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "tpu":
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or "")
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver)
+    raise ValueError(f"unknown strategy {name!r}; expected one of {STRATEGIES}")
+
+
+def is_chief():
+    """True unless TF_CONFIG names this process a non-chief worker (only the chief writes files)."""
+    config = json.loads(os.environ.get("TF_CONFIG", "{}"))
+    task = config.get("task", {})
+    if not task:
+        return True
+    cluster = config.get("cluster", {})
+    if task.get("type") == "chief":
+        return True
+    return task.get("type") == "worker" and task.get("index", 0) == 0 and "chief" not in cluster
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def _write_atomically(path, text):
+    path = pathlib.Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def save_model_atomically(model, path):
+    """``model.save(path)`` through a temporary file, so a kill never leaves a broken ``.keras``."""
+    path = pathlib.Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp.keras")
+    model.save(tmp)
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def read_latest_checkpoint(output_dir):
+    """The state dict of the last complete checkpoint in ``output_dir``, or ``None``."""
+    pointer = pathlib.Path(output_dir) / CHECKPOINT_DIR / LATEST
+    if not pointer.exists():
+        return None
+    state = json.loads(pointer.read_text())
+    weights = pointer.parent / state["weights"]
+    if not weights.exists():
+        raise TrainingError(f"checkpoint {pointer} names {weights}, which is missing")
+    state["weights_path"] = str(weights)
+    return state
+
+
+# ----------------------------------------------------------------------------- callbacks
+
+
+class Validation(keras.callbacks.Callback):
+    """Scores the model on a benchmark after each epoch; keeps the best as ``best.keras``.
+
+    Adds ``val_psnr`` to the epoch logs (for ReduceLROnPlateau / EarlyStopping /
+    TensorBoard) and writes bicubic / SR / HR strips of two images to TensorBoard.
+    """
+
+    def __init__(self, pairs, scale, output_dir, *, writer=None, write_files=True, label="Set5"):
+        super().__init__()
+        self.pairs = pairs
+        self.scale = scale
+        self.output_dir = pathlib.Path(output_dir)
+        self.writer = writer
+        self.write_files = write_files
+        self.label = label
+        self.best_psnr = -math.inf
+        self.bicubic_psnr = float(np.mean([
+            metrics.psnr(p.hr, evaluation.bicubic(p.lr, scale), crop_border=scale) for p in pairs
+        ]))
+
+    def score(self):
+        from sr_zoo import inference
+
+        values, strips = [], []
+        for pair in self.pairs:
+            sr = inference.upscale(self.model, pair.lr)
+            values.append(metrics.psnr(pair.hr, sr, crop_border=self.scale))
+            if len(strips) < 2:
+                strips.append(_strip(evaluation.bicubic(pair.lr, self.scale), sr, pair.hr))
+        return float(np.mean(values)), strips
+
+    def on_epoch_end(self, epoch, logs=None):
+        psnr, strips = self.score()
+        if logs is not None:
+            logs["val_psnr"] = psnr
+        improved = psnr > self.best_psnr
+        if improved:
+            self.best_psnr = psnr
+            if self.write_files:
+                save_model_atomically(self.model, self.output_dir / BEST_MODEL)
+                _write_atomically(
+                    self.output_dir / "best.json",
+                    json.dumps({"epoch": epoch + 1, "psnr": psnr, "bicubic_psnr": self.bicubic_psnr,
+                                "benchmark": self.label, "scale": self.scale,
+                                "protocol": metrics.describe(self.scale, True)}),
+                )
+        if self.writer is not None:
+            with self.writer.as_default(step=epoch + 1):
+                tf.summary.scalar("psnr_y", psnr)
+                for i, s in enumerate(strips):
+                    tf.summary.image(f"bicubic_sr_hr/{i}", s[None], max_outputs=1)
+            self.writer.flush()
+        print(
+            f"\nepoch {epoch + 1}: {self.label} x{self.scale} PSNR {psnr:.2f} dB "
+            f"({metrics.describe(self.scale, True)}; bicubic {self.bicubic_psnr:.2f})"
+            + (" - best so far" if improved else "")
+        )
+
+    def get_state(self):
+        return {"best_psnr": self.best_psnr}
+
+    def set_state(self, state):
+        self.best_psnr = state.get("best_psnr", -math.inf)
+
+
+def _strip(*images):
+    h = min(i.shape[0] for i in images)
+    w = min(i.shape[1] for i in images)
+    crops = [np.atleast_3d(i)[:h, :w] for i in images]
+    crops = [np.repeat(c, 3, axis=-1) if c.shape[-1] == 1 else c for c in crops]
+    return np.concatenate(crops, axis=1)
+
+
+class LearningRateLogger(keras.callbacks.Callback):
+    """Puts the current learning rate into the logs (progress bar, TensorBoard, history)."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = current_learning_rate(self.model.optimizer)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = current_learning_rate(self.model.optimizer)
+
+
+class NonFiniteLossGuard(keras.callbacks.Callback):
+    """Stops training at the first NaN/Inf loss, before a checkpoint can store the broken weights."""
+
+    def __init__(self):
+        super().__init__()
+        self.bad_step = None
+        self.global_step = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.global_step += 1
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.bad_step = self.global_step
+            self.model.stop_training = True
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Atomic checkpoints: weights (with optimizer state) and a JSON state, then a ``latest.json`` pointer.
+
+    A kill at any moment leaves either the previous pointer or the new one, and
+    both name complete files. The last ``keep`` checkpoints are kept.
+    """
+
+    def __init__(self, output_dir, *, every_steps, steps_per_epoch, guard, stateful, keep=2, initial_step=0,
+                 write_files=True):
+        super().__init__()
+        self.directory = pathlib.Path(output_dir) / CHECKPOINT_DIR
+        self.every_steps = int(every_steps)
+        self.steps_per_epoch = int(steps_per_epoch)
+        self.guard = guard
+        self.stateful = stateful  # name -> object with get_state()/set_state() or keras callback attrs
+        self.keep = keep
+        self.global_step = initial_step
+        self.write_files = write_files
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.global_step += 1
+        if self.every_steps and self.global_step % self.every_steps == 0:
+            self.save()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.save()
+
+    def save(self):
+        if self.guard.bad_step is not None or not self.write_files:
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = f"ckpt-{self.global_step}"
+        weights = self.directory / f"{name}.weights.h5"
+        tmp = self.directory / f".{name}.tmp.weights.h5"
+        self.model.save_weights(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, weights)
+        state = {
+            "weights": weights.name,
+            "global_step": self.global_step,
+            "epoch": self.global_step // self.steps_per_epoch,
+            "step_in_epoch": self.global_step % self.steps_per_epoch,
+            "optimizer_iterations": int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)),
+            "learning_rate": current_learning_rate(self.model.optimizer),
+            "callbacks": {k: _get_state(v) for k, v in self.stateful.items()},
+            "time": time.time(),
+        }
+        _write_atomically(self.directory / LATEST, json.dumps(state, indent=1))
+        for old in sorted(self.directory.glob("ckpt-*.weights.h5"), key=lambda p: int(p.name.split("-")[1].split(".")[0]))[: -self.keep]:
+            old.unlink(missing_ok=True)
+
+
+_CALLBACK_ATTRS = ("wait", "best", "cooldown_counter", "stopped_epoch")
+
+
+def _get_state(obj):
+    if hasattr(obj, "get_state"):
+        return obj.get_state()
+    return {k: float(getattr(obj, k)) for k in _CALLBACK_ATTRS if isinstance(getattr(obj, k, None), (int, float))}
+
+
+def _set_state(obj, state):
+    if hasattr(obj, "set_state"):
+        obj.set_state(state)
+        return
+    for k, v in state.items():
+        setattr(obj, k, v)
+
+
+# ----------------------------------------------------------------------------- the run
+
+
+@dataclasses.dataclass
+class TrainResult:
+    best_model_path: str
+    best_psnr: float
+    bicubic_psnr: float
+    global_step: int
+    history: dict
+    validation: str
+
+
+def _with_pyramid_targets(ds, scale):
+    """LapSRN: one target per pyramid level (x2, x4, ...), each the MATLAB-bicubic shrunk HR."""
+    from sr_zoo.image import imresize
+
+    levels = int(round(math.log2(scale)))
+
+    def targets(lr, hr):
+        outs = [imresize(hr, 1 / 2 ** (levels - 1 - i)) if i < levels - 1 else hr for i in range(levels)]
+        return lr, tuple(outs)
+
+    return ds.map(targets, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def check_recipe(recipe, model, replicas=1):
+    """Checks what can fail before any work; raises ValueError with a one-line message."""
+    info = models.describe(model)
+    lr_patch, _ = recipe.patch_sizes()
+    minimum = min(info.receptive_field, _paper_lr_patch(recipe))
+    if lr_patch < minimum:
+        raise ValueError(
+            f"patch of {lr_patch} LR pixels is smaller than {recipe.model}'s receptive field "
+            f"({info.receptive_field} LR pixels); use at least {minimum}"
+        )
+    if recipe.batch_size % replicas:
+        raise ValueError(f"batch size {recipe.batch_size} is not divisible by the {replicas} replicas")
+    if recipe.epochs < 1 or recipe.steps_per_epoch < 1:
+        raise ValueError("epochs and steps_per_epoch must be at least 1")
+
+
+def _paper_lr_patch(recipe):
+    from sr_zoo import recipes
+
+    return recipes.get(recipe.model, recipe.scale).patch_sizes()[0]
+
+
+def validation_pairs(benchmark, scale, data_dir=None):
+    """Validation images: the benchmark from a local folder (``../shared/data`` layout)."""
+    return evaluation.load_pairs(benchmark, scale, data_dir)
+
+
+def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None, tfds_data_dir=None,
+          strategy="default", tpu=None, mixed_precision=False, jit_compile=False, checkpoint_every=500,
+          verbose=1, dataset_options=None):
+    """Trains ``recipe`` into ``output_dir`` (resuming from its last checkpoint); returns :class:`TrainResult`.
+
+    Args:
+      recipe: a :class:`sr_zoo.recipes.Recipe`.
+      output_dir: run folder: ``best.keras``, ``checkpoints/``, ``tensorboard/``, ``run_config.json``.
+      seed: seeds weights and the data stream (a resumed run continues with ``seed + step``).
+      validation: benchmark validated on after each epoch (``'set5'``), or ``None``.
+      validation_dir: folder with the benchmark (``../shared/data`` layout; default: found automatically).
+      tfds_data_dir: where built TFDS datasets live.
+      strategy: ``'default'``, ``'mirrored'``, ``'multi_worker'`` or ``'tpu'``.
+      mixed_precision: float16 (GPU) / bfloat16 (CPU, TPU) compute with float32 variables.
+      jit_compile: compile the train step with XLA.
+      checkpoint_every: steps between checkpoints (each epoch end also writes one).
+      dataset_options: extra keyword arguments for :func:`sr_zoo.data.train_dataset`.
+    """
+    from sr_zoo import data
+
+    output_dir = pathlib.Path(output_dir)
+    chief = is_chief()
+    if not chief:  # non-chief workers write nothing the user sees
+        output_dir = pathlib.Path(os.environ.get("TMPDIR", "/tmp")) / f"sr_zoo_worker_{os.getpid()}"
+    output_dir.mkdir(parents=True, exist_ok=True)
+    _check_run_config(output_dir, recipe)
+
+    dist = make_strategy(strategy, tpu)
+    if mixed_precision:
+        on_gpu = bool(tf.config.list_logical_devices("GPU"))
+        keras.mixed_precision.set_global_policy("mixed_float16" if on_gpu else "mixed_bfloat16")
+    keras.utils.set_random_seed(seed)
+
+    with dist.scope():
+        model = models.get(recipe.model, scale=recipe.scale, channels=recipe.channels, preset=recipe.preset,
+                           **recipe.model_config)
+        check_recipe(recipe, model, dist.num_replicas_in_sync)
+        optimizer = make_optimizer(recipe, model)
+        num_outputs = len(model.outputs)
+        loss = [losses.get(recipe.loss) for _ in range(num_outputs)] if num_outputs > 1 else losses.get(recipe.loss)
+        model.compile(optimizer=optimizer, loss=loss, jit_compile=bool(jit_compile))
+        optimizer.build(model.trainable_variables)
+
+    state = read_latest_checkpoint(output_dir)
+    start_step = 0
+    if state is not None:
+        model.load_weights(state["weights_path"])
+        start_step = int(state["global_step"])
+        if verbose:
+            print(f"Resuming from {state['weights_path']} at step {start_step} "
+                  f"(epoch {state['epoch']} + {state['step_in_epoch']} steps, lr {current_learning_rate(optimizer):.3g})")
+    if start_step >= recipe.epochs * recipe.steps_per_epoch:
+        if verbose:
+            print(f"{output_dir} already finished {start_step} steps")
+
+    lr_patch, _ = recipe.patch_sizes()
+    options = dict(dataset_options or {})
+    ds = data.train_dataset(
+        list(recipe.datasets), scale=recipe.scale, lr_patch_size=lr_patch, batch_size=recipe.batch_size,
+        degradation=recipe.degradation, channels=recipe.channels, augment=recipe.augment,
+        seed=seed + start_step, rescale=recipe.rescale, data_dir=tfds_data_dir, **options,
+    )
+    if num_outputs > 1:
+        ds = _with_pyramid_targets(ds, recipe.scale)
+
+    guard = NonFiniteLossGuard()
+    callbacks = [guard, LearningRateLogger()]
+    stateful = {}
+    writer = tf.summary.create_file_writer(str(output_dir / "tensorboard" / "validation")) if chief else None
+    val = None
+    if validation:
+        pairs = validation_pairs(validation, recipe.scale, validation_dir)
+        val = Validation(pairs, recipe.scale, output_dir, writer=writer, write_files=chief, label=validation)
+        callbacks.append(val)
+        stateful["validation"] = val
+        if recipe.lr_schedule == "plateau":
+            plateau = keras.callbacks.ReduceLROnPlateau(
+                monitor="val_psnr", mode="max", factor=recipe.lr_decay_factor, patience=10, min_delta=0.01,
+                min_lr=recipe.min_learning_rate, verbose=verbose,
+            )
+            callbacks.append(plateau)
+            stateful["plateau"] = plateau
+        if recipe.early_stopping_patience:
+            stop = keras.callbacks.EarlyStopping(monitor="val_psnr", mode="max", patience=recipe.early_stopping_patience,
+                                                 verbose=verbose)
+            callbacks.append(stop)
+            stateful["early_stopping"] = stop
+    if state is not None:
+        for name, obj in stateful.items():
+            if name in state.get("callbacks", {}):
+                _set_state(obj, state["callbacks"][name])
+    checkpointer = Checkpointer(output_dir, every_steps=checkpoint_every, steps_per_epoch=recipe.steps_per_epoch,
+                                guard=guard, stateful=stateful, initial_step=start_step, write_files=chief)
+    callbacks.append(checkpointer)
+    if chief:
+        callbacks.append(keras.callbacks.TensorBoard(str(output_dir / "tensorboard"), update_freq="epoch"))
+
+    guard.global_step = start_step
+    total_steps = recipe.epochs * recipe.steps_per_epoch
+    history = {}
+    epoch, step_in_epoch = divmod(start_step, recipe.steps_per_epoch)
+    if start_step < total_steps:
+        if step_in_epoch:  # finish the interrupted epoch first, then continue epoch by epoch
+            h = model.fit(ds, initial_epoch=epoch, epochs=epoch + 1, steps_per_epoch=recipe.steps_per_epoch - step_in_epoch,
+                          callbacks=callbacks, verbose=verbose)
+            _merge(history, h.history)
+            epoch += 1
+        if epoch < recipe.epochs and not model.stop_training and guard.bad_step is None:
+            h = model.fit(ds, initial_epoch=epoch, epochs=recipe.epochs, steps_per_epoch=recipe.steps_per_epoch,
+                          callbacks=callbacks, verbose=verbose)
+            _merge(history, h.history)
+    if writer is not None:
+        writer.close()
+    if guard.bad_step is not None:
+        last = read_latest_checkpoint(output_dir)
+        kept = f"the last good checkpoint is {last['weights_path']} (step {last['global_step']})" if last else "no checkpoint was written yet"
+        raise TrainingError(
+            f"loss became NaN/Inf at step {guard.bad_step}; training stopped and {kept}. "
+            f"Lower the learning rate (now {recipe.learning_rate:g}) or check the data."
+        )
+    best_path = output_dir / BEST_MODEL
+    if val is None or not best_path.exists():
+        if chief:
+            save_model_atomically(model, output_dir / "final.keras")
+        best_path = output_dir / "final.keras"
+    best_info = json.loads((output_dir / "best.json").read_text()) if (output_dir / "best.json").exists() else {}
+    return TrainResult(
+        best_model_path=str(best_path),
+        best_psnr=best_info.get("psnr", float("nan")),
+        bicubic_psnr=val.bicubic_psnr if val else float("nan"),
+        global_step=checkpointer.global_step,
+        history=history,
+        validation=validation or "",
+    )
+
+
+def _merge(history, new):
+    for k, v in new.items():
+        history.setdefault(k, []).extend(v)
+
+
+def _check_run_config(output_dir, recipe):
+    """Refuses to resume a run folder with a different model or scale; records the recipe."""
+    path = output_dir / RUN_CONFIG
+    current = dataclasses.asdict(recipe)
+    if path.exists():
+        previous = json.loads(path.read_text())
+        for key in ("model", "scale", "channels", "preset"):
+            if previous.get(key) != current.get(key):
+                raise TrainingError(
+                    f"{output_dir} holds a run of {previous.get('model')} x{previous.get('scale')} "
+                    f"(channels={previous.get('channels')}, preset={previous.get('preset')}); "
+                    f"use another --output_dir or the same model settings"
+                )
+    _write_atomically(path, json.dumps(current, indent=1, default=list))
+
+
+__all__ = ["train", "TrainResult", "TrainingError", "LayerwiseSGD", "make_optimizer", "make_strategy", "Checkpointer",
+           "Validation", "read_latest_checkpoint", "save_model_atomically"]

@@ -1,0 +1,112 @@
+"""Trains a zoo model with its paper's recipe; every part of the recipe can be overridden.
+
+    python train.py --model=espcn --scale=3                       # ESPCN's recipe on T91
+    python train.py --model=lapsrn --scale=4 --output_dir=runs/lapsrn_x4
+    python train.py --model=espcn --scale=3 --datasets=sample_images --epochs=3 --steps_per_epoch=100
+
+Killed at any moment, the same command resumes from the last checkpoint in
+--output_dir. The best model by validation PSNR (Set5, Y, crop = scale) is
+saved as <output_dir>/best.keras.
+"""
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags  # noqa: E402
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("model", None, "srcnn, espcn, fsrcnn, lapsrn or edsr.", required=True)
+flags.DEFINE_integer("scale", None, "Upscaling factor.", required=True)
+flags.DEFINE_string("output_dir", None, "Run folder (default: runs/<model>_x<scale>).")
+flags.DEFINE_string("preset", None, "Model preset (see sr_zoo.models.available()).")
+flags.DEFINE_integer("channels", None, "1 (Y channel) or 3 (RGB).")
+flags.DEFINE_list("datasets", None, "TFDS names (t91, bsd200, div2k, sample_images, ...) or image folders; mixed.")
+flags.DEFINE_integer("patch_size", None, "HR patch side.")
+flags.DEFINE_integer("lr_patch_size", None, "LR patch side (instead of --patch_size).")
+flags.DEFINE_integer("batch_size", None, "Global batch size (split across replicas).")
+flags.DEFINE_string("loss", None, "mse, l1, charbonnier or perceptual.")
+flags.DEFINE_enum("optimizer", None, ["sgd", "adam"], "Optimizer.")
+flags.DEFINE_float("learning_rate", None, "Initial learning rate.")
+flags.DEFINE_enum("lr_schedule", None, ["constant", "step", "plateau"], "Learning-rate schedule.")
+flags.DEFINE_integer("lr_decay_steps", None, "Steps between decays (step schedule).")
+flags.DEFINE_float("lr_decay_factor", None, "Decay factor.")
+flags.DEFINE_float("reconstruction_lr_multiplier", None, "Learning-rate multiplier of the last layer (SGD).")
+flags.DEFINE_integer("epochs", None, "Epochs.")
+flags.DEFINE_integer("steps_per_epoch", None, "Steps per epoch.")
+flags.DEFINE_enum("degradation", None, ["bicubic", "gaussian", "kernel"], "How LR patches are made.")
+flags.DEFINE_bool("augment", None, "Flips and 90-degree rotations.")
+flags.DEFINE_string("validation", "set5", "Benchmark validated on after each epoch ('none' to skip).")
+flags.DEFINE_string("validation_dir", None, "Folder holding the benchmark (default: $SR_ZOO_DATA or ../shared/data).")
+flags.DEFINE_string("tfds_data_dir", None, "Where built TFDS datasets live (default: ~/tensorflow_datasets).")
+flags.DEFINE_integer("seed", 0, "Random seed (weights and data).")
+flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker", "tpu"], "tf.distribute strategy.")
+flags.DEFINE_string("tpu", None, "TPU address for --strategy=tpu.")
+flags.DEFINE_integer("cpu_devices", None, "Split the CPU into this many logical devices (to try mirrored on a CPU).")
+flags.DEFINE_bool("mixed_precision", False, "float16 (GPU) / bfloat16 (CPU) compute, float32 variables.")
+flags.DEFINE_bool("jit_compile", False, "Compile the train step with XLA.")
+flags.DEFINE_integer("checkpoint_every", 500, "Steps between checkpoints (each epoch end writes one too).")
+flags.DEFINE_integer("verbose", 1, "Keras verbosity: 0 silent, 1 progress bar, 2 one line per epoch.")
+
+_RECIPE_FLAGS = ("preset", "channels", "patch_size", "lr_patch_size", "batch_size", "loss", "optimizer", "learning_rate",
+                 "lr_schedule", "lr_decay_steps", "lr_decay_factor", "reconstruction_lr_multiplier", "epochs",
+                 "steps_per_epoch", "degradation", "augment")
+
+
+def recipe_from_flags():
+    from sr_zoo import recipes
+
+    recipe = recipes.get(FLAGS.model, FLAGS.scale)
+    changes = {name: FLAGS[name].value for name in _RECIPE_FLAGS}
+    if changes.pop("patch_size") is not None:
+        changes["hr_patch_size"], changes["lr_patch_size"] = FLAGS.patch_size, None
+        recipe = recipe.replace(lr_patch_size=0)
+        recipe.lr_patch_size = None
+    if FLAGS.datasets:
+        changes["datasets"] = tuple(FLAGS.datasets)
+    return recipe.replace(**changes)
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if FLAGS.cpu_devices:
+        import tensorflow as tf
+
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * FLAGS.cpu_devices)
+    from sr_zoo import data, training
+
+    try:
+        recipe = recipe_from_flags()
+    except ValueError as e:
+        raise app.UsageError(str(e)) from None
+    output_dir = FLAGS.output_dir or os.path.join("runs", f"{recipe.model}_x{recipe.scale}")
+    print(f"Recipe ({recipe.source}):")
+    print("  " + ", ".join(f"{k}={v}" for k, v in vars(recipe).items() if k not in ("source", "model_config")))
+    try:
+        result = training.train(
+            recipe, output_dir, seed=FLAGS.seed,
+            validation=None if FLAGS.validation.lower() == "none" else FLAGS.validation.lower(),
+            validation_dir=FLAGS.validation_dir, tfds_data_dir=FLAGS.tfds_data_dir, strategy=FLAGS.strategy,
+            tpu=FLAGS.tpu, mixed_precision=FLAGS.mixed_precision, jit_compile=FLAGS.jit_compile,
+            checkpoint_every=FLAGS.checkpoint_every, verbose=FLAGS.verbose,
+        )
+    except (ValueError, FileNotFoundError, data.DatasetNotBuiltError) as e:
+        print(f"train.py: error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except training.TrainingError as e:
+        print(f"train.py: training stopped: {e}", file=sys.stderr)
+        sys.exit(1)
+    if result.validation:
+        print(
+            f"Best model: {result.best_model_path} ({result.validation} x{recipe.scale} PSNR {result.best_psnr:.2f} dB "
+            f"vs bicubic {result.bicubic_psnr:.2f} dB; Y, crop {recipe.scale})"
+        )
+    else:
+        print(f"Model: {result.best_model_path} (no validation)")
+
+
+if __name__ == "__main__":
+    app.run(main)
