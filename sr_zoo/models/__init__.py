@@ -100,7 +100,7 @@ def get(name, *, scale, channels=1, preset=None, **config):
       channels: 1 (Y channel) or 3 (RGB).
       preset: a named configuration of the architecture (``None``: its default).
       **config: options overriding the preset (see ``available()[name]["options"]``)
-        and ``name`` for the Keras model's name.
+        and ``model_name`` for the Keras model's name.
 
     Returns:
       A functional ``keras.Model`` from ``(None, None, channels)`` LR to HR.
@@ -122,11 +122,12 @@ def get(name, *, scale, channels=1, preset=None, **config):
     preset = module.DEFAULT_PRESET if preset is None else preset
     if preset not in module.PRESETS:
         raise ValueError(f"{name}: unknown preset {preset!r}; presets: {list(module.PRESETS)}")
-    unknown = sorted(set(config) - set(module.DEFAULTS) - {"name"})
+    model_name = config.pop("model_name", None)
+    unknown = sorted(set(config) - set(module.DEFAULTS))
     if unknown:
-        raise ValueError(f"{name}: unknown option(s) {unknown}; options: {sorted(module.DEFAULTS)} (and 'name')")
+        raise ValueError(f"{name}: unknown option(s) {unknown}; options: {sorted(module.DEFAULTS)} (and 'model_name')")
     options = {**module.DEFAULTS, **module.PRESETS[preset], **config}
-    return module.build(int_scale, int_channels, **options)
+    return module.build(int_scale, int_channels, name=model_name, **options)
 
 
 def receptive_field(model_or_name, **get_kwargs):

@@ -115,18 +115,24 @@ def _macs(layer, in_channels, out_channels, f_in, f_out):
     return 0
 
 
-def _compose(window, f_in, s, taps):
-    """The LR window of a layer's output, from its input's window (offsets to the anchor LR pixel)."""
+def _compose(windows, f_in, s, taps):
+    """The LR windows of a layer's output from its input's.
+
+    ``windows[p]`` is ``(lo, hi)`` for the pixels of phase ``p`` (pixel index
+    mod the tensor's resolution factor): offsets from the LR pixel that pixel
+    lies in to the first and last LR pixel that can influence it. Tracking
+    phases keeps the result exact (e.g. SRCNN's bicubic taps and its
+    convolutions cannot both reach their extremes for the same output pixel).
+    """
     f_out = f_in * s
-    lo, hi = None, None
-    for o in range(f_out * f_in * s):  # covers a full period of the pattern
+    out = []
+    for o in range(f_out):  # the pattern repeats every f_out pixels
         first, last = taps(o)
         anchor = o // f_out
-        a = _floor_div(first, f_in) - anchor + window[0]
-        b = _floor_div(last, f_in) - anchor + window[1]
-        lo = a if lo is None else min(lo, a)
-        hi = b if hi is None else max(hi, b)
-    return (lo, hi), f_out
+        lo = min(i // f_in - anchor + windows[i % f_in][0] for i in range(first, last + 1))
+        hi = max(i // f_in - anchor + windows[i % f_in][1] for i in range(first, last + 1))
+        out.append((lo, hi))
+    return tuple(out), f_out
 
 
 def describe(model):
@@ -149,7 +155,7 @@ def describe(model):
         node = layer._inbound_nodes[node_index]
         channels = tensor.shape[-1] or 0
         if isinstance(layer, keras.layers.InputLayer) or node.is_input:
-            result = ((0, 0), 1)
+            result = (((0, 0),), 1)
         else:
             inputs = keras.tree.flatten(node.input_tensors)
             found = [visit(t) for t in inputs]
@@ -157,12 +163,11 @@ def describe(model):
             if len(factors) != 1:
                 raise ValueError(f"describe: {layer.name} mixes resolutions {sorted(factors)}")
             f_in = factors.pop()
-            window = (min(w[0] for w, _ in found), max(w[1] for w, _ in found))
+            windows = tuple(
+                (min(w[p][0] for w, _ in found), max(w[p][1] for w, _ in found)) for p in range(f_in)
+            )
             rule = _taps_fn(layer)
-            if rule is None:
-                result = (window, f_in)
-            else:
-                result = _compose(window, f_in, *rule)
+            result = (windows, f_in) if rule is None else _compose(windows, f_in, *rule)
             if id(node) not in counted:
                 counted.add(id(node))
                 totals["macs"] += _macs(layer, inputs[0].shape[-1] or 0, channels, f_in, result[1])
@@ -171,8 +176,8 @@ def describe(model):
         return result
 
     results = [visit(t) for t in model.outputs]
-    lo = min(w[0] for w, _ in results)
-    hi = max(w[1] for w, _ in results)
+    lo = min(lo for windows, _ in results for lo, _ in windows)
+    hi = max(hi for windows, _ in results for _, hi in windows)
     return ModelInfo(
         scale=int(results[-1][1]),
         channels=int(model.inputs[0].shape[-1]),
