@@ -158,3 +158,68 @@ def original_folder(set_dir):
     if list_images(set_dir):
         return set_dir
     return None
+
+
+def for_tfds(path, *, what="image"):
+    """``(value, array)`` for a ``tfds.features.Image`` from ``path``, or ``(None, None)`` if unreadable.
+
+    The file is decoded fully first (so corrupt files are skipped with a
+    warning naming them). 8-bit RGB PNGs are stored byte for byte; anything
+    else (BMP, grayscale, RGBA, 16-bit, JPEG, ...) is stored as the uint8 RGB
+    array, which TFDS encodes losslessly as PNG.
+    """
+    from PIL import Image
+
+    array = read_rgb(path, what=what)
+    if array is None:
+        return None, None
+    path = pathlib.Path(path)
+    with Image.open(path) as im:
+        raw_ok = im.format == "PNG" and im.mode == "RGB"
+    return (path.read_bytes() if raw_ok else array), array
+
+
+def manual_or_download(dl_manager, urls):
+    """The manual dir when the user gave a non-empty one, else ``dl_manager.download_and_extract(urls)``."""
+    try:
+        manual = dl_manager.manual_dir
+        if manual is not None and pathlib.Path(manual).is_dir() and any(pathlib.Path(manual).iterdir()):
+            return pathlib.Path(manual), True
+    except AssertionError:  # TFDS: manual dir missing or empty
+        pass
+    return dl_manager.download_and_extract(urls), False
+
+
+def best_selfexsr_hr(stored):
+    """The full-size HR to keep from SelfExSR's per-scale ``{scale: HR array}`` (modcrops of one original).
+
+    Picks the array that most other scales' HR are modcrops of, then the largest: for
+    B100's 481x321 originals that is x3's 480x321 (x2's and x4's 480x320 are its modcrops).
+    """
+    import numpy as np
+
+    def score(im):
+        fits = sum(o.shape == modcrop(im, s).shape and np.array_equal(o, modcrop(im, s)) for s, o in stored.items())
+        return fits, im.shape[0] * im.shape[1]
+
+    return max(stored.values(), key=score) if stored else None
+
+
+def set_hr_images(set_dir, scales=(2, 3, 4)):
+    """``[(name, path_or_None, uint8 RGB HR)]`` of a benchmark folder (``original/`` or SelfExSR layout)."""
+    orig = original_folder(set_dir)
+    sx = selfexsr_files(set_dir)
+    if orig is not None and (orig != pathlib.Path(set_dir) or not sx):  # original/ wins over SelfExSR
+        out = []
+        for p in list_images(orig):
+            im = read_rgb(p, what="HR image")
+            if im is not None:
+                out.append((p.stem, p, im))
+        return out
+    out = []
+    for idx in sorted({i for per in sx.values() for i in per}):
+        stored = {s: read_rgb(sx[s][idx]["HR"], what="HR image") for s in scales if "HR" in sx.get(s, {}).get(idx, {})}
+        stored = {s: im for s, im in stored.items() if im is not None}
+        if stored:
+            out.append((f"img_{idx:03d}", None, best_selfexsr_hr(stored)))
+    return out

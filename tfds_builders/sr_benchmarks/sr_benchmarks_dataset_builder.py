@@ -98,14 +98,7 @@ class Builder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
       hr = read(original, "HR image")
     else:
       stored = {s: read(sx[s][idx]["HR"], "HR image") for s in hr_scales if "HR" in sx.get(s, {}).get(idx, {})}
-      stored = {s: im for s, im in stored.items() if im is not None}
-
-      def score(im):
-        fits = sum(o.shape == sr_io.modcrop(im, s).shape and np.array_equal(o, sr_io.modcrop(im, s))
-                   for s, o in stored.items())
-        return fits, im.shape[0] * im.shape[1]
-
-      hr = max(stored.values(), key=score) if stored else None
+      hr = sr_io.best_selfexsr_hr({s: im for s, im in stored.items() if im is not None})
     if hr is None:
       sr_io.warn(f"sr_zoo.data: skipping {name} of {set_dir}: no readable HR image")
       return None
