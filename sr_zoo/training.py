@@ -200,13 +200,12 @@ class Validation(keras.callbacks.Callback):
     TensorBoard) and writes bicubic / SR / HR strips of two images to TensorBoard.
     """
 
-    def __init__(self, pairs, scale, output_dir, *, writer=None, write_files=True, label="Set5"):
+    def __init__(self, pairs, scale, output_dir, *, writer=None, label="Set5"):
         super().__init__()
         self.pairs = pairs
         self.scale = scale
         self.output_dir = pathlib.Path(output_dir)
         self.writer = writer
-        self.write_files = write_files
         self.label = label
         self.best_psnr = -math.inf
         self.bicubic_psnr = float(np.mean([
@@ -231,14 +230,13 @@ class Validation(keras.callbacks.Callback):
         improved = psnr > self.best_psnr
         if improved:
             self.best_psnr = psnr
-            if self.write_files:
-                save_model_atomically(self.model, self.output_dir / BEST_MODEL)
-                _write_atomically(
-                    self.output_dir / "best.json",
-                    json.dumps({"epoch": epoch + 1, "psnr": psnr, "bicubic_psnr": self.bicubic_psnr,
-                                "benchmark": self.label, "scale": self.scale,
-                                "protocol": metrics.describe(self.scale, True)}),
-                )
+            save_model_atomically(self.model, self.output_dir / BEST_MODEL)
+            _write_atomically(
+                self.output_dir / "best.json",
+                json.dumps({"epoch": epoch + 1, "psnr": psnr, "bicubic_psnr": self.bicubic_psnr,
+                            "benchmark": self.label, "scale": self.scale,
+                            "protocol": metrics.describe(self.scale, True)}),
+            )
         if self.writer is not None:
             with self.writer.as_default(step=epoch + 1):
                 tf.summary.scalar("psnr_y", psnr)
@@ -301,8 +299,7 @@ class Checkpointer(keras.callbacks.Callback):
     both name complete files. The last ``keep`` checkpoints are kept.
     """
 
-    def __init__(self, output_dir, *, every_steps, steps_per_epoch, guard, stateful, keep=2, initial_step=0,
-                 write_files=True):
+    def __init__(self, output_dir, *, every_steps, steps_per_epoch, guard, stateful, keep=2, initial_step=0):
         super().__init__()
         self.directory = pathlib.Path(output_dir) / CHECKPOINT_DIR
         self.every_steps = int(every_steps)
@@ -311,7 +308,6 @@ class Checkpointer(keras.callbacks.Callback):
         self.stateful = stateful  # name -> object with get_state()/set_state() or keras callback attrs
         self.keep = keep
         self.global_step = initial_step
-        self.write_files = write_files
 
     def on_train_batch_end(self, batch, logs=None):
         self.global_step += 1
@@ -322,7 +318,7 @@ class Checkpointer(keras.callbacks.Callback):
         self.save()
 
     def save(self):
-        if self.guard.bad_step is not None or not self.write_files:
+        if self.guard.bad_step is not None:
             return
         self.directory.mkdir(parents=True, exist_ok=True)
         name = f"ckpt-{self.global_step}"
@@ -439,12 +435,11 @@ def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None,
 
     output_dir = pathlib.Path(output_dir)
     chief = is_chief()
-    if not chief:  # non-chief workers write nothing the user sees
-        output_dir = pathlib.Path(os.environ.get("TMPDIR", "/tmp")) / f"sr_zoo_worker_{os.getpid()}"
-    output_dir.mkdir(parents=True, exist_ok=True)
-    _check_run_config(output_dir, recipe)
+    if not chief:  # other workers keep their own files (checkpoints, final model) apart from the chief's
+        output_dir = output_dir / f"worker-{json.loads(os.environ['TF_CONFIG'])['task']['index']}"
 
     dist = make_strategy(strategy, tpu)
+    print(f"Strategy: {strategy} ({dist.num_replicas_in_sync} replicas)")
     if mixed_precision:
         on_gpu = bool(tf.config.list_logical_devices("GPU"))
         keras.mixed_precision.set_global_policy("mixed_float16" if on_gpu else "mixed_bfloat16")
@@ -460,17 +455,17 @@ def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None,
         model.compile(optimizer=optimizer, loss=loss, jit_compile=bool(jit_compile))
         optimizer.build(model.trainable_variables)
 
+    output_dir.mkdir(parents=True, exist_ok=True)
+    _check_run_config(output_dir, recipe)
     state = read_latest_checkpoint(output_dir)
     start_step = 0
     if state is not None:
         model.load_weights(state["weights_path"])
         start_step = int(state["global_step"])
-        if verbose:
-            print(f"Resuming from {state['weights_path']} at step {start_step} "
-                  f"(epoch {state['epoch']} + {state['step_in_epoch']} steps, lr {current_learning_rate(optimizer):.3g})")
+        print(f"Resuming from {state['weights_path']} at step {start_step} "
+              f"(epoch {state['epoch']} + {state['step_in_epoch']} steps, lr {current_learning_rate(optimizer):.3g})")
     if start_step >= recipe.epochs * recipe.steps_per_epoch:
-        if verbose:
-            print(f"{output_dir} already finished {start_step} steps")
+        print(f"{output_dir} already finished {start_step} steps")
 
     lr_patch, _ = recipe.patch_sizes()
     options = dict(dataset_options or {})
@@ -489,7 +484,7 @@ def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None,
     val = None
     if validation:
         pairs = validation_pairs(validation, recipe.scale, validation_dir)
-        val = Validation(pairs, recipe.scale, output_dir, writer=writer, write_files=chief, label=validation)
+        val = Validation(pairs, recipe.scale, output_dir, writer=writer, label=validation)
         callbacks.append(val)
         stateful["validation"] = val
         if recipe.lr_schedule == "plateau":
@@ -509,7 +504,7 @@ def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None,
             if name in state.get("callbacks", {}):
                 _set_state(obj, state["callbacks"][name])
     checkpointer = Checkpointer(output_dir, every_steps=checkpoint_every, steps_per_epoch=recipe.steps_per_epoch,
-                                guard=guard, stateful=stateful, initial_step=start_step, write_files=chief)
+                                guard=guard, stateful=stateful, initial_step=start_step)
     callbacks.append(checkpointer)
     if chief:
         callbacks.append(keras.callbacks.TensorBoard(str(output_dir / "tensorboard"), update_freq="epoch"))
@@ -521,12 +516,12 @@ def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None,
     if start_step < total_steps:
         if step_in_epoch:  # finish the interrupted epoch first, then continue epoch by epoch
             h = model.fit(ds, initial_epoch=epoch, epochs=epoch + 1, steps_per_epoch=recipe.steps_per_epoch - step_in_epoch,
-                          callbacks=callbacks, verbose=verbose)
+                          callbacks=callbacks, verbose=verbose, shuffle=False)
             _merge(history, h.history)
             epoch += 1
         if epoch < recipe.epochs and not model.stop_training and guard.bad_step is None:
             h = model.fit(ds, initial_epoch=epoch, epochs=recipe.epochs, steps_per_epoch=recipe.steps_per_epoch,
-                          callbacks=callbacks, verbose=verbose)
+                          callbacks=callbacks, verbose=verbose, shuffle=False)
             _merge(history, h.history)
     if writer is not None:
         writer.close()
@@ -539,8 +534,7 @@ def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None,
         )
     best_path = output_dir / BEST_MODEL
     if val is None or not best_path.exists():
-        if chief:
-            save_model_atomically(model, output_dir / "final.keras")
+        save_model_atomically(model, output_dir / "final.keras")
         best_path = output_dir / "final.keras"
     best_info = json.loads((output_dir / "best.json").read_text()) if (output_dir / "best.json").exists() else {}
     return TrainResult(

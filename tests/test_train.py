@@ -1,0 +1,181 @@
+"""train.py end to end: beats bicubic, resumes after SIGKILL, stops on NaN, refuses bad flags, distributes."""
+
+import json
+import os
+import pathlib
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
+
+# A quick recipe: ESPCN x3 on T91 with Adam (the paper's SGD recipe needs hours to pass bicubic).
+QUICK = ["--model=espcn", "--scale=3", "--optimizer=adam", "--learning_rate=3e-3", "--lr_schedule=constant",
+         "--reconstruction_lr_multiplier=1", "--batch_size=32"]
+
+
+def run(args, timeout=600, **kwargs):
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=kwargs.pop("env", ENV), capture_output=True,
+                          text=True, timeout=timeout, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def t91(data_dir):
+    return str(data_dir / "T91")
+
+
+def test_trained_model_beats_bicubic_on_set5_and_evaluates(t91, data_dir, tmp_path):
+    out = tmp_path / "espcn"
+    result = run(["train.py", *QUICK, f"--datasets={t91}", "--epochs=3", "--steps_per_epoch=300",
+                  f"--validation_dir={data_dir}", f"--output_dir={out}", "--verbose=0"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    last = result.stdout.strip().splitlines()[-1]
+    match = re.match(r"Best model: (\S+) \(set5 x3 PSNR ([\d.]+) dB vs bicubic ([\d.]+) dB; Y, crop 3\)", last)
+    assert match, last
+    path, psnr, bicubic = match.group(1), float(match.group(2)), float(match.group(3))
+    assert pathlib.Path(path) == out / "best.keras"
+    assert bicubic == pytest.approx(30.39, abs=0.02)
+    assert psnr > bicubic, f"trained ESPCN {psnr} dB does not beat bicubic {bicubic} dB"
+    # TensorBoard got scalars and validation images.
+    assert list((out / "tensorboard").rglob("events.out.tfevents.*"))
+
+    # evaluate.py reads the same file and prints bicubic first, then the model.
+    json_path = tmp_path / "scores.json"
+    ev = run(["evaluate.py", f"--model={path}", "--datasets=set5", f"--data_dir={data_dir}", f"--json={json_path}",
+              f"--save_images={tmp_path / 'images'}"])
+    assert ev.returncode == 0, ev.stderr[-3000:]
+    rows = [line for line in ev.stdout.splitlines() if line.startswith("| ") and "Method" not in line]
+    assert rows[0].startswith("| bicubic |") and rows[1].startswith("| best |")
+    scores = json.loads(json_path.read_text())
+    model_score = next(s for s in scores if s["method"] == "best")
+    assert model_score["psnr"] == pytest.approx(psnr, abs=1e-6)
+    assert (tmp_path / "images" / "set5_x3" / "best" / "baby.png").exists()
+    assert (tmp_path / "images" / "set5_x3" / "best" / "baby_bicubic_sr_hr.png").exists()
+
+
+def _latest(out):
+    path = out / "checkpoints" / "latest.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def test_sigkill_then_resume_keeps_optimizer_step_and_schedule(t91, tmp_path):
+    out = tmp_path / "run"
+    args = ["train.py", *QUICK, f"--datasets={t91}", "--epochs=3", "--steps_per_epoch=40", "--validation=none",
+            "--lr_schedule=step", "--lr_decay_steps=25", "--lr_decay_factor=0.5", "--checkpoint_every=7",
+            f"--output_dir={out}", "--verbose=0"]
+    proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        state = _latest(out)
+        if state and state["global_step"] >= 14:
+            break
+        time.sleep(0.05)
+    else:
+        proc.kill()
+        pytest.fail("no checkpoint appeared: " + proc.communicate()[0][-3000:])
+    proc.send_signal(signal.SIGKILL)  # a real kill, mid-training, maybe mid-write
+    proc.wait()
+    killed_at = _latest(out)
+    assert 14 <= killed_at["global_step"] < 120, killed_at
+
+    resumed = run(args)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    m = re.search(r"Resuming from \S+ at step (\d+)", resumed.stdout)
+    assert m, resumed.stdout[-2000:]
+    assert int(m.group(1)) >= killed_at["global_step"]
+    final = _latest(out)
+    assert final["global_step"] == 120
+    assert final["optimizer_iterations"] == 120  # optimizer state was restored, not restarted
+    assert final["learning_rate"] == pytest.approx(3e-3 * 0.5 ** (120 // 25))
+    assert (out / "final.keras").exists()
+    import keras
+
+    import sr_zoo  # noqa: F401
+
+    keras.models.load_model(out / "final.keras")  # every file left behind is readable
+
+
+def test_nan_loss_stops_with_message_and_keeps_last_good_checkpoint(t91, tmp_path):
+    out = tmp_path / "nan"
+    result = run(["train.py", "--model=espcn", "--scale=3", f"--datasets={t91}", "--optimizer=sgd",
+                  "--learning_rate=1e12", "--lr_schedule=constant", "--epochs=1", "--steps_per_epoch=50",
+                  "--checkpoint_every=1", "--validation=none", f"--output_dir={out}", "--verbose=0"])
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
+    assert re.search(r"loss became NaN/Inf at step (\d+)", result.stderr), result.stderr[-2000:]
+    bad_step = int(re.search(r"at step (\d+)", result.stderr).group(1))
+    state = _latest(out)
+    assert state is not None and state["global_step"] == bad_step - 1
+    import h5py
+
+    arrays = []
+    with h5py.File(out / "checkpoints" / state["weights"], "r") as f:
+        f.visititems(lambda name, obj: arrays.append(obj[()]) if isinstance(obj, h5py.Dataset) else None)
+    assert arrays and all(np.all(np.isfinite(a)) for a in arrays)  # the kept checkpoint holds no NaN
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--model=vdsr", "--scale=3"], "no recipe for model 'vdsr'"),
+        (["--model=espcn", "--scale=5"], "unsupported scale 5"),
+        (["--model=srcnn", "--scale=3", "--lr_patch_size=3"], "smaller than srcnn's receptive field"),
+        (["--model=espcn", "--scale=3", "--strategy=mirrored", "--cpu_devices=2", "--batch_size=5"],
+         "not divisible by the 2 replicas"),
+    ],
+)
+def test_bad_flags_fail_before_work_with_one_line(flags, message, tmp_path):
+    result = run(["train.py", *flags, f"--output_dir={tmp_path / 'x'}", "--datasets=/nonexistent"], timeout=120)
+    assert result.returncode != 0
+    assert message in result.stderr, result.stderr[-2000:]
+    assert not (tmp_path / "x" / "checkpoints").exists()
+
+
+def test_mirrored_on_two_logical_cpus(t91, tmp_path):
+    out = tmp_path / "mirrored"
+    result = run(["train.py", *QUICK, f"--datasets={t91}", "--strategy=mirrored", "--cpu_devices=2",
+                  "--epochs=1", "--steps_per_epoch=5", "--validation=none", f"--output_dir={out}", "--verbose=0"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "2 replicas" in result.stdout
+    assert _latest(out)["optimizer_iterations"] == 5
+
+
+def _free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def test_multi_worker_two_processes_agree_on_weights(t91, tmp_path):
+    ports = _free_ports(2)
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    out = tmp_path / "mw"
+    procs = []
+    for index in range(2):
+        env = {**ENV, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
+        procs.append(subprocess.Popen(
+            [sys.executable, "train.py", *QUICK, f"--datasets={t91}", "--strategy=multi_worker", "--epochs=1",
+             "--steps_per_epoch=4", "--validation=none", f"--output_dir={out}", "--verbose=0"],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs), "\n---\n".join(o[-2000:] for o in outputs)
+    import keras
+
+    import sr_zoo  # noqa: F401
+
+    chief = keras.models.load_model(out / "final.keras")
+    worker = keras.models.load_model(out / "worker-1" / "final.keras")
+    for a, b in zip(chief.get_weights(), worker.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert _latest(out)["optimizer_iterations"] == 4
