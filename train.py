@@ -94,6 +94,8 @@ def main(argv):
             checkpoint_every=FLAGS.checkpoint_every, verbose=FLAGS.verbose,
         )
     except (ValueError, FileNotFoundError, data.DatasetNotBuiltError) as e:
+        if os.environ.get("SR_ZOO_DEBUG"):
+            raise
         print(f"train.py: error: {e}", file=sys.stderr)
         sys.exit(2)
     except training.TrainingError as e:

@@ -438,6 +438,7 @@ def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None,
     if not chief:  # other workers keep their own files (checkpoints, final model) apart from the chief's
         output_dir = output_dir / f"worker-{json.loads(os.environ['TF_CONFIG'])['task']['index']}"
 
+    keras.config.disable_traceback_filtering() if os.environ.get("SR_ZOO_DEBUG") else None
     dist = make_strategy(strategy, tpu)
     print(f"Strategy: {strategy} ({dist.num_replicas_in_sync} replicas)")
     if mixed_precision:
@@ -509,20 +510,25 @@ def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None,
     if chief:
         callbacks.append(keras.callbacks.TensorBoard(str(output_dir / "tensorboard"), update_freq="epoch"))
 
+    if isinstance(dist, tf.distribute.MultiWorkerMirroredStrategy):
+        _adapt_to_multi_worker(model)
+
     guard.global_step = start_step
     total_steps = recipe.epochs * recipe.steps_per_epoch
     history = {}
     epoch, step_in_epoch = divmod(start_step, recipe.steps_per_epoch)
     if start_step < total_steps:
-        if step_in_epoch:  # finish the interrupted epoch first, then continue epoch by epoch
-            h = model.fit(ds, initial_epoch=epoch, epochs=epoch + 1, steps_per_epoch=recipe.steps_per_epoch - step_in_epoch,
-                          callbacks=callbacks, verbose=verbose, shuffle=False)
-            _merge(history, h.history)
-            epoch += 1
-        if epoch < recipe.epochs and not model.stop_training and guard.bad_step is None:
-            h = model.fit(ds, initial_epoch=epoch, epochs=recipe.epochs, steps_per_epoch=recipe.steps_per_epoch,
-                          callbacks=callbacks, verbose=verbose, shuffle=False)
-            _merge(history, h.history)
+        with dist.scope():
+            if step_in_epoch:  # finish the interrupted epoch first, then continue epoch by epoch
+                h = model.fit(ds, initial_epoch=epoch, epochs=epoch + 1,
+                              steps_per_epoch=recipe.steps_per_epoch - step_in_epoch,
+                              callbacks=callbacks, verbose=verbose, shuffle=False)
+                _merge(history, h.history)
+                epoch += 1
+            if epoch < recipe.epochs and not model.stop_training and guard.bad_step is None:
+                h = model.fit(ds, initial_epoch=epoch, epochs=recipe.epochs, steps_per_epoch=recipe.steps_per_epoch,
+                              callbacks=callbacks, verbose=verbose, shuffle=False)
+                _merge(history, h.history)
     if writer is not None:
         writer.close()
     if guard.bad_step is not None:
@@ -545,6 +551,25 @@ def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None,
         history=history,
         validation=validation or "",
     )
+
+
+def _adapt_to_multi_worker(model):
+    """Works around two Keras 3 bugs of ``fit`` under MultiWorkerMirroredStrategy (tensorflow/tensorflow#72388).
+
+    1. ``fit`` first "symbolically builds" the model by ``strategy.reduce``-ing one distributed batch, which
+       this strategy cannot do eagerly. The model is already built; with no strategy pinned on the model,
+       ``fit`` (run inside ``strategy.scope()``) takes the strategy from the scope and skips that step.
+    2. The per-step logs are reduced with ``strategy.reduce("MEAN", v, axis=0)``, which fails on scalars.
+       Giving each log value a batch axis of length one makes that reduction the mean over workers.
+    Gradients are all-reduced by the strategy as usual; only these two bookkeeping paths change.
+    """
+    model._distribute_strategy = None
+    step = model.train_step
+
+    def train_step(data):
+        return {k: tf.reshape(v, [1]) for k, v in step(data).items()}
+
+    model.train_step = train_step
 
 
 def _merge(history, new):
