@@ -20,6 +20,7 @@ flags.DEFINE_string("model", "bicubic", "'bicubic', a .keras model file, or a pr
 flags.DEFINE_list("datasets", ["set5", "set14", "b100"], "Benchmarks: set5, set14, b100, urban100.")
 flags.DEFINE_list("scales", None, "Scales to evaluate; default: the model's scale (bicubic: 2,3,4).")
 flags.DEFINE_string("data_dir", None, "Folder in the layout of ../shared/data (default: $SR_ZOO_DATA or ../shared/data).")
+flags.DEFINE_string("tfds_data_dir", None, "Built TFDS datasets (sr_benchmarks/<set>), used when no folder has the set.")
 flags.DEFINE_bool("self_ensemble", False, "Average the 8 flips/rotations (EDSR+ / x8 self-ensemble).")
 flags.DEFINE_bool("rgb", False, "Measure on RGB instead of Y (the DIV2K convention).")
 flags.DEFINE_integer("crop_border", None, "Pixels shaved from each side (default: the scale).")
@@ -44,6 +45,7 @@ def main(argv):
             [d.strip().lower() for d in FLAGS.datasets],
             scales,
             data_dir=FLAGS.data_dir,
+            tfds_data_dir=FLAGS.tfds_data_dir,
             y_channel=not FLAGS.rgb,
             crop_border=FLAGS.crop_border,
             on_image=on_image,

@@ -39,12 +39,14 @@ class Pair:
 
 
 def read_image(path):
-    """Reads an image file as uint8 HxW or HxWx3; RGBA loses alpha. Errors name the file."""
+    """Reads an 8-bit image file as uint8 HxW (grayscale) or HxWx3; alpha is dropped. Errors name the file."""
     try:
         with Image.open(path) as im:
             im.load()
+            if im.mode.startswith(("I", "F")):
+                raise ValueError(f"{im.mode} (16-bit or float) images are not supported; benchmarks are 8-bit")
             if im.mode not in ("L", "RGB"):
-                im = im.convert("L" if im.mode in ("LA", "1", "I", "I;16", "F") else "RGB")
+                im = im.convert("L" if im.mode in ("LA", "1") else "RGB")
             array = np.array(im)
     except (OSError, ValueError) as e:
         raise ValueError(f"cannot read image {path}: {e}") from e
@@ -84,8 +86,12 @@ def _selfexsr_names(benchmark, root, count):
     return None
 
 
-def load_pairs(benchmark, scale, data_dir=None):
-    """Returns the benchmark's :class:`Pair` list at ``scale`` from a local folder.
+def load_pairs(benchmark, scale, data_dir=None, tfds_data_dir=None):
+    """Returns the benchmark's :class:`Pair` list at ``scale``.
+
+    From a local folder when one is found (``data_dir``, ``$SR_ZOO_DATA`` or
+    ``../shared/data``), else from the built TFDS dataset ``sr_benchmarks/<benchmark>``
+    (in ``tfds_data_dir``); neither raises an error naming both and the ``tfds build`` command.
 
     Accepted layouts (those of ``../shared/data``): ``<Set>/SelfExSR/image_SRF_<s>/``
     (MATLAB LR, replicate borders), ``<Set>/EDSR_benchmark/{HR,LR_bicubic/X<s>}/``
@@ -94,7 +100,10 @@ def load_pairs(benchmark, scale, data_dir=None):
     the full-size HR (from ``image_SRF_4``) with that folder's ``_HR`` image.
     """
     scale = int(scale)
-    root = _benchmark_root(benchmark, data_dir)
+    try:
+        root = _benchmark_root(benchmark, data_dir)
+    except FileNotFoundError as folder_error:
+        return _tfds_pairs(benchmark, scale, tfds_data_dir, folder_error)
     selfexsr = root / "SelfExSR" / f"image_SRF_{scale}"
     if benchmark == "urban100" and scale == 2 and (root / "SelfExSR" / "image_SRF_4").is_dir():
         hr_paths = sorted((root / "SelfExSR" / "image_SRF_4").glob("*_HR.png"))
@@ -127,6 +136,40 @@ def load_pairs(benchmark, scale, data_dir=None):
     raise FileNotFoundError(f"no images for {benchmark} x{scale} under {root}")
 
 
+def _tfds_pairs(benchmark, scale, tfds_data_dir, folder_error):
+    """Pairs from the built TFDS ``sr_benchmarks/<benchmark>``: stored MATLAB LR when it has ``lr_x<scale>``."""
+    import io
+
+    from sr_zoo import data
+
+    try:
+        builder = data.tfds_builder(f"sr_benchmarks/{benchmark}", tfds_data_dir)
+    except data.DatasetNotBuiltError as e:
+        raise FileNotFoundError(f"{folder_error}; and {e}") from None
+    import tensorflow_datasets as tfds
+
+    features = builder.info.features
+    lr_key = f"lr_x{scale}" if f"lr_x{scale}" in features else None
+    image_keys = {k: tfds.decode.SkipDecoding() for k in ("hr", lr_key) if k}
+    split = data.pipeline.default_split(builder, train=False)
+    pairs = []
+    for ex in builder.as_dataset(split=split, decoders=image_keys, shuffle_files=False).as_numpy_iterator():
+        name = ex["name"].decode()
+        hr = modcrop(_gray_if_replicated(read_image(io.BytesIO(ex["hr"]))), scale)
+        if lr_key:
+            pairs.append(Pair(name, hr, _gray_if_replicated(read_image(io.BytesIO(ex[lr_key]))), "matlab"))
+        else:
+            pairs.append(Pair(name, hr, imresize(hr, 1 / scale), "imresize"))
+    return pairs
+
+
+def _gray_if_replicated(image):
+    """TFDS stores grayscale images (Set14's bridge) as RGB; the protocol measures them as grayscale."""
+    if image.ndim == 3 and np.array_equal(image[..., 0], image[..., 1]) and np.array_equal(image[..., 0], image[..., 2]):
+        return image[..., 0]
+    return image
+
+
 def bicubic(lr, scale):
     """The baseline every SR table starts with: MATLAB bicubic upscaling of the uint8 LR image."""
     return imresize(lr, scale)
@@ -145,7 +188,8 @@ class Score:
     per_image: list
 
 
-def evaluate(methods, benchmarks, scales, *, data_dir=None, y_channel=True, crop_border=None, on_image=None):
+def evaluate(methods, benchmarks, scales, *, data_dir=None, tfds_data_dir=None, y_channel=True, crop_border=None,
+             on_image=None):
     """Scores ``methods`` (name -> ``fn(lr_uint8, scale) -> sr_uint8``) on benchmarks x scales.
 
     ``crop_border=None`` shaves ``scale`` pixels (the SR literature's protocol).
@@ -155,7 +199,7 @@ def evaluate(methods, benchmarks, scales, *, data_dir=None, y_channel=True, crop
     scores = []
     for benchmark in benchmarks:
         for scale in scales:
-            pairs = load_pairs(benchmark, scale, data_dir)
+            pairs = load_pairs(benchmark, scale, data_dir, tfds_data_dir)
             crop = scale if crop_border is None else int(crop_border)
             for method, fn in methods.items():
                 per_image = []
