@@ -303,6 +303,24 @@ def _to_output(lr_u8, hr_u8, channels, upsample_lr, scale):
     return lr, hr
 
 
+def _imresize_tensor_scale(image, r):
+    """MATLAB bicubic ``imresize(image, r)`` of uint8 HxWx3 ``image`` for a *tensor* float64 scale ``r``.
+
+    ``sr_zoo.imresize`` takes Python scales (one traced graph per factor); this
+    drives its two 1-D passes with an in-graph scale instead (equal scales:
+    height first, as MATLAB), giving the same bytes (checked in the tests).
+    """
+    from sr_zoo.image import resize_tf
+
+    x = tf.cast(image[None], tf.float64)
+    shape = tf.shape(image)
+    out_h = tf.cast(tf.math.ceil(r * tf.cast(shape[0], tf.float64)), tf.int32)
+    out_w = tf.cast(tf.math.ceil(r * tf.cast(shape[1], tf.float64)), tf.int32)
+    x = resize_tf._resize_axis(x, 1, out_h, r, "bicubic", True, "symmetric", True)
+    x = resize_tf._resize_axis(x, 2, out_w, r, "bicubic", True, "symmetric", True)
+    return tf.cast(x[0], tf.uint8)
+
+
 class _PairMaker:
     """Builds the per-example ``(seed, image) -> (LR, HR)`` function of :func:`train_dataset`."""
 
@@ -327,29 +345,29 @@ class _PairMaker:
         return deg.kernel_downsample(hr, kernel, self.s)
 
     def random_rescale(self, img, seed):
-        """FSRCNN's augmentation: one factor from ``self.rescale`` (uniform), MATLAB bicubic, on a region."""
+        """FSRCNN's augmentation: one factor of ``self.rescale`` (uniform), MATLAB bicubic, on a region
+        just large enough for the patch and its context (the whole image when too small to shrink)."""
         s, p = self.s, self.p
-        hr_need = (p + 2 * self.m) * s  # enough for the patch and its context
+        hr_need = float((p + 2 * self.m) * s)
         shape = tf.shape(img)
         h, w = shape[0], shape[1]
         seeds = tf.random.experimental.stateless_split(seed, 3)
         idx = tf.random.stateless_uniform([], seeds[0], 0, len(self.rescale), dtype=tf.int32)
+        r = tf.gather(tf.constant(self.rescale, tf.float64), idx)
+        region = tf.cast(tf.math.ceil(hr_need / r), tf.int32) + 2
+        rh, rw = tf.minimum(h, region), tf.minimum(w, region)
 
-        def branch(r):
-            def f():
-                if r == 1.0:
-                    return img
-                region = min(int(math.ceil(hr_need / r)) + 2, 1 << 30)
-                rh, rw = tf.minimum(h, region), tf.minimum(w, region)
-                y = tf.random.stateless_uniform([], seeds[1], 0, h - rh + 1, dtype=tf.int32)
-                x = tf.random.stateless_uniform([], seeds[2], 0, w - rw + 1, dtype=tf.int32)
-                crop = img[y:y + rh, x:x + rw]
-                small = tf.logical_or(tf.cast(tf.math.ceil(r * tf.cast(rh, tf.float64)), tf.int32) < s * p,
-                                      tf.cast(tf.math.ceil(r * tf.cast(rw, tf.float64)), tf.int32) < s * p)
-                return tf.cond(small, lambda: img, lambda: imresize(crop, r))
-            return f
+        def out_len(n):  # MATLAB's output size, ceil(scale * n) in double precision
+            return tf.cast(tf.math.ceil(r * tf.cast(n, tf.float64)), tf.int32)
 
-        out = tf.switch_case(idx, [branch(r) for r in self.rescale])
+        fits = tf.logical_and(out_len(rh) >= s * p, out_len(rw) >= s * p)
+
+        def shrink():
+            y = tf.random.stateless_uniform([], seeds[1], 0, h - rh + 1, dtype=tf.int32)
+            x = tf.random.stateless_uniform([], seeds[2], 0, w - rw + 1, dtype=tf.int32)
+            return _imresize_tensor_scale(img[y:y + rh, x:x + rw], r)
+
+        out = tf.cond(tf.logical_and(r < 1.0, fits), shrink, lambda: img)
         out.set_shape([None, None, 3])
         return out
 

@@ -52,6 +52,7 @@ class Builder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
       features["lr"] = tfds.features.Image(shape=(None, None, 3))
     return self.dataset_info_from_configs(
         features=tfds.features.FeaturesDict(features),
+        disable_shuffling=True,  # keep the source order (0001, 0002, ...); training pipelines shuffle
         supervised_keys=("lr", "hr") if self.builder_config.track else None,
         homepage=_DL,
     )

@@ -52,6 +52,7 @@ class Builder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
             "kernel_x4": tfds.features.Tensor(shape=(None, None), dtype=np.float32, encoding="zlib",
                                               doc="x4 kernel: the x2 kernel applied twice (31x31)"),
         }),
+        disable_shuffling=True,  # keep the source order
         supervised_keys=None,
         homepage="http://www.wisdom.weizmann.ac.il/~vision/kernelgan/",
     )

@@ -35,6 +35,7 @@ class Builder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
             "image": tfds.features.Image(shape=(None, None, 3)),
             "name": tfds.features.Text(),
         }),
+        disable_shuffling=True,  # keep the source order
         supervised_keys=None,
         homepage="https://scikit-image.org/docs/stable/api/skimage.data.html",
     )

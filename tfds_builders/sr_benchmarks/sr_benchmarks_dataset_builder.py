@@ -51,6 +51,7 @@ class Builder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
       features[f"lr_x{s}"] = tfds.features.Image(shape=(None, None, 3), doc=f"MATLAB bicubic x{s} LR of modcrop(hr, {s})")
     return self.dataset_info_from_configs(
         features=tfds.features.FeaturesDict(features),
+        disable_shuffling=True,  # evaluation sets: keep the source order (Set5: baby, bird, ...)
         supervised_keys=None,
         homepage="https://github.com/jbhuang0604/SelfExSR",
     )

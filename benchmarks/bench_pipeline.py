@@ -1,0 +1,121 @@
+"""Throughput of the ``sr_zoo.data`` training pipelines, and of one training step on the same batches.
+
+Two pipelines, on the "291" images (T91 + BSD200):
+
+* ``bicubic-x4-rgb``: MATLAB bicubic x4, 96x96 HR RGB patches (EDSR-style);
+* ``espcn-x3-y``: MATLAB bicubic x3, 17x17 LR Y patches (ESPCN-style).
+
+Each prints patches per second of the pipeline alone (batches pulled as fast
+as possible, after a warm-up that fills the decoded-image cache). Then, if
+``sr_zoo.models`` is there, one Adam training step of ESPCN (x3, Y) and
+EDSR-baseline (x4, RGB) on batches taken from those pipelines, in patches per
+second: the pipeline must out-run the step, or training waits for data.
+
+Images come from ``../shared/data`` (``$SR_ZOO_DATA``) folders directly, or
+from built TFDS datasets with ``--tfds`` (and ``--data_dir``). The machine is
+shared: the load average is printed before and after.
+
+    python benchmarks/bench_pipeline.py
+    python benchmarks/bench_pipeline.py --batches 50 --steps 10 --tfds --data_dir ~/tensorflow_datasets
+"""
+
+import argparse
+import os
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import tensorflow as tf  # noqa: E402
+
+import sr_zoo.data  # noqa: E402
+from sr_zoo import paths  # noqa: E402
+
+PIPELINES = {
+    # name: (train_dataset kwargs, model get() kwargs)
+    "bicubic-x4-rgb": (dict(scale=4, patch_size=96, channels=3, batch_size=16),
+                       dict(name="edsr", scale=4, channels=3, preset="baseline")),
+    "espcn-x3-y": (dict(scale=3, lr_patch_size=17, channels=1, batch_size=64),
+                   dict(name="espcn", scale=3, channels=1)),
+}
+
+
+def sources(args):
+    if args.tfds:
+        return ["t91", "bsd200"]
+    root = paths.shared_data_dir()
+    if root is None:
+        raise SystemExit("no ../shared/data (set $SR_ZOO_DATA) -- or build t91/bsd200 and pass --tfds")
+    return [str(root / "T91"), str(root / "BSD200")]
+
+
+def pipeline_rate(ds, batch_size, batches, warmup):
+    it = iter(ds)
+    for _ in range(warmup):
+        next(it)
+    t = time.perf_counter()
+    for _ in range(batches):
+        lr, _ = next(it)
+    lr.numpy()
+    dt = time.perf_counter() - t
+    return batches * batch_size / dt
+
+
+def step_rate(model_kwargs, batch, steps):
+    import keras
+
+    import sr_zoo.models
+
+    model = sr_zoo.models.get(**model_kwargs)
+    model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="mae", jit_compile=True)
+    lr, hr = batch
+    model.train_on_batch(lr, hr)  # trace + compile
+    times = []
+    for _ in range(steps):
+        t = time.perf_counter()
+        model.train_on_batch(lr, hr)
+        times.append(time.perf_counter() - t)
+    return int(lr.shape[0]) / statistics.median(times)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--batches", type=int, default=40, help="batches timed per pipeline")
+    p.add_argument("--warmup", type=int, default=20, help="batches before timing (fills the image cache)")
+    p.add_argument("--steps", type=int, default=5, help="training steps timed per model (median)")
+    p.add_argument("--no-models", action="store_true", help="time the pipelines only")
+    p.add_argument("--tfds", action="store_true", help="read the built TFDS datasets t91 + bsd200")
+    p.add_argument("--data_dir", default=None, help="TFDS data dir (with --tfds)")
+    p.add_argument("--only", default=None, help="comma-separated pipeline names")
+    args = p.parse_args()
+
+    print(f"load average before: {os.getloadavg()}  cpus: {os.cpu_count()}  TF {tf.__version__}")
+    src = sources(args)
+    names = args.only.split(",") if args.only else list(PIPELINES)
+    have_models = False
+    if not args.no_models:
+        try:
+            import sr_zoo.models  # noqa: F401
+
+            have_models = True
+        except ImportError:
+            print("sr_zoo.models not available: pipeline numbers only")
+    print(f"{'pipeline':<16} {'patches/s':>10}   {'train step':<28} {'patches/s':>10}   {'ratio':>6}")
+    for name in names:
+        kwargs, model_kwargs = PIPELINES[name]
+        ds = sr_zoo.data.train_dataset(src, seed=0, data_dir=args.data_dir, **kwargs)
+        rate = pipeline_rate(ds, kwargs["batch_size"], args.batches, args.warmup)
+        line = f"{name:<16} {rate:>10.0f}"
+        if have_models:
+            batch = next(iter(ds))
+            label = f"{model_kwargs['name']}" + (f"-{model_kwargs['preset']}" if "preset" in model_kwargs else "")
+            label += f" x{model_kwargs['scale']} b{kwargs['batch_size']}"
+            srate = step_rate(model_kwargs, batch, args.steps)
+            line += f"   {label:<28} {srate:>10.0f}   {rate / srate:>6.1f}"
+        print(line, flush=True)
+    print(f"load average after:  {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
