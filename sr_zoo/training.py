@@ -408,9 +408,47 @@ def _paper_lr_patch(recipe):
     return recipes.get(recipe.model, recipe.scale).patch_sizes()[0]
 
 
-def validation_pairs(benchmark, scale, data_dir=None):
-    """Validation images: the benchmark from a local folder (``../shared/data`` layout)."""
-    return evaluation.load_pairs(benchmark, scale, data_dir)
+#: Datasets whose files ship with the installed packages: built on first use, nothing is downloaded.
+EMBEDDED_DATASETS = ("sample_images",)
+
+
+def ensure_embedded_built(names, tfds_data_dir=None):
+    """Builds the embedded TFDS datasets among ``names`` (``sample_images``) if they are not built yet."""
+    from sr_zoo import data, paths
+
+    for name in names:
+        if not isinstance(name, str) or name.split("/")[0] not in EMBEDDED_DATASETS:
+            continue
+        try:
+            data.tfds_builder(name, tfds_data_dir)
+        except data.DatasetNotBuiltError:
+            import tensorflow_datasets as tfds
+
+            base = name.split("/")[0]
+            print(f"Building the embedded TFDS dataset {base} (no download) ...")
+            with tfds.core.utils.add_sys_path(paths.PROJECT_ROOT / "tfds_builders"):
+                cls = tfds.core.community.builder_cls_from_module(f"{base}.{base}_dataset_builder")
+            kwargs = {"data_dir": str(tfds_data_dir)} if tfds_data_dir else {}
+            cls(**kwargs).download_and_prepare()
+
+
+def validation_pairs(benchmark, scale, data_dir=None, tfds_data_dir=None):
+    """Validation images: a benchmark (``set5`` ... from a folder or TFDS) or the test split of any TFDS dataset.
+
+    Benchmarks use their MATLAB LR images; other datasets get the MATLAB-exact bicubic LR of the modcropped HR.
+    """
+    if benchmark in evaluation.BENCHMARK_FOLDERS:
+        return evaluation.load_pairs(benchmark, scale, data_dir, tfds_data_dir)
+    from sr_zoo import data
+
+    ensure_embedded_built([benchmark], tfds_data_dir)
+    builder = data.tfds_builder(benchmark, tfds_data_dir)
+    split = data.pipeline.default_split(builder, train=False)
+    pairs = []
+    for ex in data.load_images(benchmark, split, data_dir=tfds_data_dir).as_numpy_iterator():
+        hr = evaluation.modcrop(ex["hr"], scale)
+        pairs.append(evaluation.Pair(ex["name"].decode(), hr, evaluation.imresize(hr, 1 / scale), "imresize"))
+    return pairs
 
 
 def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None, tfds_data_dir=None,
@@ -468,6 +506,7 @@ def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None,
     if start_step >= recipe.epochs * recipe.steps_per_epoch:
         print(f"{output_dir} already finished {start_step} steps")
 
+    ensure_embedded_built(recipe.datasets, tfds_data_dir)
     lr_patch, _ = recipe.patch_sizes()
     options = dict(dataset_options or {})
     ds = data.train_dataset(
@@ -484,7 +523,7 @@ def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None,
     writer = tf.summary.create_file_writer(str(output_dir / "tensorboard" / "validation")) if chief else None
     val = None
     if validation:
-        pairs = validation_pairs(validation, recipe.scale, validation_dir)
+        pairs = validation_pairs(validation, recipe.scale, validation_dir, tfds_data_dir)
         val = Validation(pairs, recipe.scale, output_dir, writer=writer, label=validation)
         callbacks.append(val)
         stateful["validation"] = val

@@ -179,3 +179,22 @@ def test_multi_worker_two_processes_agree_on_weights(t91, tmp_path):
     for a, b in zip(chief.get_weights(), worker.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert _latest(out)["optimizer_iterations"] == 4
+
+
+def test_offline_first_run_builds_the_embedded_dataset(tmp_path):
+    # The README's main job: nothing downloaded, sample_images built on first use, validated on its test split.
+    from sr_zoo import recipes, training
+
+    recipe = recipes.get("espcn", 3).replace(datasets=("sample_images",), epochs=1, steps_per_epoch=2, batch_size=4)
+    result = training.train(recipe, tmp_path / "run", validation="sample_images", tfds_data_dir=tmp_path / "tfds",
+                            verbose=0)
+    assert (tmp_path / "tfds" / "sample_images").is_dir()
+    assert result.validation == "sample_images" and np.isfinite(result.bicubic_psnr)
+    assert pathlib.Path(result.best_model_path).exists()
+
+
+def test_missing_dataset_names_the_build_command(tmp_path):
+    result = run(["train.py", "--model=espcn", "--scale=3", "--datasets=t91", f"--tfds_data_dir={tmp_path}",
+                  "--validation=none", f"--output_dir={tmp_path / 'run'}"], timeout=120)
+    assert result.returncode == 2
+    assert "tfds build tfds_builders/t91 --manual_dir=" in result.stderr
