@@ -65,9 +65,9 @@ def pipeline_rate(ds, batch_size, batches, warmup):
 def step_rate(model_kwargs, batch, steps):
     import keras
 
-    import sr_zoo.models
+    from sr_zoo import models
 
-    model = sr_zoo.models.get(**model_kwargs)
+    model = models.get(**model_kwargs)
     model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="mae", jit_compile=True)
     lr, hr = batch
     model.train_on_batch(lr, hr)  # trace + compile
@@ -96,7 +96,7 @@ def main():
     have_models = False
     if not args.no_models:
         try:
-            import sr_zoo.models  # noqa: F401
+            from sr_zoo import models as _models  # noqa: F401
 
             have_models = True
         except ImportError:

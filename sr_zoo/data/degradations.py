@@ -118,7 +118,9 @@ def jpeg(lr, quality):
 def margin(degradation, scale, sigma=None, kernel_size=_np_kernels.KERNEL_SIZE):
     """LR pixels of context a patch needs so it equals the same crop of the whole degraded image."""
     if degradation == "bicubic":
-        return 3  # the bicubic kernel at 1/s reaches 2 LR pixels
+        # The bicubic kernel at 1/s spans +-2s HR pixels around an LR pixel's centre (weight 0 at
+        # the ends), so 2 LR pixels of context make the patch exact (tested).
+        return 2
     if degradation == "gaussian":
         radius = math.ceil(3.0 * sigma + (scale - 1) / 2.0)
         return math.ceil(radius / scale) + 1

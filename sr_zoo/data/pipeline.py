@@ -287,11 +287,6 @@ def _as_range(value, name):
     return (float(lo), float(hi))
 
 
-def _dihedral(x, k, flip):
-    x = tf.image.rot90(x, k)
-    return tf.cond(flip, lambda: tf.image.flip_left_right(x), lambda: x)
-
-
 def _to_output(lr_u8, hr_u8, channels, upsample_lr, scale):
     lr = tf.cast(lr_u8, tf.float32) / 255.0
     hr = tf.cast(hr_u8, tf.float32) / 255.0
@@ -372,35 +367,45 @@ class _PairMaker:
         return out
 
     def __call__(self, rand, ex):
+        """One example: uint8 ``(lr, hr)`` patches and the dihedral transform (0..7) to apply later."""
         seed = tf.stack([rand, tf.constant(0x5EED, tf.int64)])
-        seeds = tf.random.experimental.stateless_split(seed, 8)
+        draws = tf.random.stateless_uniform([4], seed, 0, 1 << 30, dtype=tf.int32)  # y, x, transform
         img = ex["hr"]
+        if self.rescale or self.degradation != "bicubic" or self.noise is not None or self.jpeg_q is not None:
+            seeds = tf.random.experimental.stateless_split(seed, 6)
         if self.rescale:
             img = self.random_rescale(img, seeds[0])
         s, p, m = self.s, self.p, self.m
         shape = tf.shape(img)
         hl, wl = shape[0] // s, shape[1] // s
-        y = tf.random.stateless_uniform([], seeds[1], 0, hl - p + 1, dtype=tf.int32)
-        x = tf.random.stateless_uniform([], seeds[2], 0, wl - p + 1, dtype=tf.int32)
+        y = draws[0] % (hl - p + 1)
+        x = draws[1] % (wl - p + 1)
         y0, x0 = tf.maximum(y - m, 0), tf.maximum(x - m, 0)
         y1, x1 = tf.minimum(y + p + m, hl), tf.minimum(x + p + m, wl)
         region = img[y0 * s:y1 * s, x0 * s:x1 * s]
-        lr = self.degrade(region, seeds[3])
+        lr = self.degrade(region, seeds[1] if self.degradation != "bicubic" else None)
         lr = lr[y - y0:y - y0 + p, x - x0:x - x0 + p]
         hr = img[y * s:(y + p) * s, x * s:(x + p) * s]
         if self.noise is not None:
-            sig = tf.random.stateless_uniform([], seeds[4], self.noise[0], self.noise[1] + 1e-9)
-            lr = deg.add_gaussian_noise(lr, sig, seeds[5])
+            sig = tf.random.stateless_uniform([], seeds[2], self.noise[0], self.noise[1] + 1e-9)
+            lr = deg.add_gaussian_noise(lr, sig, seeds[3])
         if self.jpeg_q is not None:
-            q = tf.random.stateless_uniform([], seeds[6], int(self.jpeg_q[0]), int(self.jpeg_q[1]) + 1, dtype=tf.int32)
+            q = tf.random.stateless_uniform([], seeds[4], int(self.jpeg_q[0]), int(self.jpeg_q[1]) + 1, dtype=tf.int32)
             lr = deg.jpeg(lr, q)
         lr.set_shape([p, p, 3])
         hr.set_shape([p * s, p * s, 3])
-        if self.augment:
-            aug = tf.random.stateless_uniform([2], seeds[7], 0, 8, dtype=tf.int32)
-            k, flip = aug[0] % 4, aug[1] % 2 == 1
-            lr, hr = _dihedral(lr, k, flip), _dihedral(hr, k, flip)
-        return lr, hr
+        transform = draws[2] % 8 if self.augment else tf.constant(0, tf.int32)
+        return lr, hr, transform
+
+
+def _dihedral_batch(x, t):
+    """Applies dihedral transform ``t[i]`` (rotation ``t // 2`` x 90 degrees, then a flip if odd) to ``x[i]``."""
+    variants = []
+    for k in range(4):
+        r = tf.image.rot90(x, k)
+        variants += [r, tf.reverse(r, axis=[2])]
+    stacked = tf.stack(variants)  # (8, B, H, W, C)
+    return tf.gather_nd(stacked, tf.stack([t, tf.range(tf.shape(t)[0], dtype=t.dtype)], axis=1))
 
 
 def _check_scale(scale):
@@ -490,11 +495,13 @@ def train_dataset(dataset, *, scale, patch_size=None, batch_size, degradation="b
     pairs = tf.data.Dataset.zip((tf.data.Dataset.random(seed=seed), images))
     pairs = pairs.map(maker, num_parallel_calls=num_parallel_calls, deterministic=True)
 
-    def finish(lr, hr):
+    def finish(lr, hr, transform):  # on whole batches: far fewer ops per patch
+        if augment:
+            lr, hr = _dihedral_batch(lr, transform), _dihedral_batch(hr, transform)
         return _to_output(lr, hr, channels, upsample_lr, scale)
 
-    pairs = pairs.map(finish, num_parallel_calls=num_parallel_calls, deterministic=True)
-    return pairs.batch(batch_size, drop_remainder=drop_remainder).prefetch(AUTOTUNE)
+    pairs = pairs.batch(batch_size, drop_remainder=drop_remainder)
+    return pairs.map(finish, num_parallel_calls=num_parallel_calls, deterministic=True).prefetch(AUTOTUNE)
 
 
 def _count_or(ds, cap):
