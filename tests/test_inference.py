@@ -58,9 +58,10 @@ def test_fast_bicubic_upscale_is_bit_identical_to_imresize(shape, scale):
     image = rgb_image(*shape, seed=scale, channels=2)
     image[0, 0] = [0, 255]  # saturating values exercise the clipping
     expected = sr_zoo.imresize(image, scale)
-    fast = tf.function(lambda x: inference._bicubic_up(x, scale), jit_compile=True)
-    np.testing.assert_array_equal(fast(tf.constant(image[None])).numpy()[0], expected)
     np.testing.assert_array_equal(inference._bicubic_up(tf.constant(image[None]), scale).numpy()[0], expected)
+    if shape == (31, 17) and scale in (3, 4):  # ... and under XLA, as upscale runs it
+        fast = tf.function(lambda x: inference._bicubic_up(x, scale), jit_compile=True)
+        np.testing.assert_array_equal(fast(tf.constant(image[None])).numpy()[0], expected)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -82,8 +83,8 @@ def test_rgb_through_a_y_model_follows_the_matlab_pipeline(espcn):
 def test_grey_goes_through_a_y_model_directly_and_keeps_its_layout(espcn):
     grey = rgb_image(8, 10, channels=1)
     expected = to_uint8(espcn(grey[None].astype(np.float32) / 255.0).numpy()[0])
-    assert_nearly_equal_uint8(sr_zoo.upscale(espcn, grey), expected)
-    flat = sr_zoo.upscale(espcn, grey[..., 0])
+    assert_nearly_equal_uint8(sr_zoo.upscale(espcn, grey, jit_compile=False), expected)
+    flat = sr_zoo.upscale(espcn, grey[..., 0], jit_compile=False)
     assert flat.shape == (24, 30)
     assert_nearly_equal_uint8(flat, expected[..., 0])
 
@@ -91,27 +92,27 @@ def test_grey_goes_through_a_y_model_directly_and_keeps_its_layout(espcn):
 def test_rgb_model_runs_on_rgb_and_grey_is_replicated(rgb_model):
     image = rgb_image(9, 7)
     expected = to_uint8(rgb_model(image[None].astype(np.float32) / 255.0).numpy()[0])
-    assert_nearly_equal_uint8(sr_zoo.upscale(rgb_model, image), expected)
+    assert_nearly_equal_uint8(sr_zoo.upscale(rgb_model, image, jit_compile=False), expected)
     grey = image[..., :1]
     sr = rgb_model(np.repeat(grey[None], 3, -1).astype(np.float32) / 255.0).numpy()[0]
-    assert_nearly_equal_uint8(sr_zoo.upscale(rgb_model, grey[..., 0]), to_uint8(sr.mean(-1)))
+    assert_nearly_equal_uint8(sr_zoo.upscale(rgb_model, grey[..., 0], jit_compile=False), to_uint8(sr.mean(-1)))
 
 
 @pytest.mark.parametrize("channels", [2, 4])
 def test_alpha_is_upscaled_with_matlab_bicubic(espcn, rgb_model, channels):
     image = rgb_image(10, 6, seed=3, channels=channels)
     for model, s in ((espcn, 3), (rgb_model, 2)):
-        out = sr_zoo.upscale(model, image)
+        out = sr_zoo.upscale(model, image, jit_compile=False)
         assert out.shape == (10 * s, 6 * s, channels)
         np.testing.assert_array_equal(out[..., -1], sr_zoo.imresize(image[..., -1], s))
-        np.testing.assert_array_equal(out[..., :-1], sr_zoo.upscale(model, image[..., :-1]))
+        np.testing.assert_array_equal(out[..., :-1], sr_zoo.upscale(model, image[..., :-1], jit_compile=False))
 
 
 def test_lapsrn_upscale_uses_the_last_level():
     model = seeded("lapsrn", scale=4, depth=1)
     grey = rgb_image(7, 5, channels=1)
     expected = to_uint8(model(grey[None].astype(np.float32) / 255.0)[-1].numpy()[0])
-    assert_nearly_equal_uint8(sr_zoo.upscale(model, grey), expected)
+    assert_nearly_equal_uint8(sr_zoo.upscale(model, grey, jit_compile=False), expected)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -144,9 +145,9 @@ def test_tiles_stitch_to_the_whole_image_result(name, kwargs):
 def test_tiled_upscale_matches_whole_image_upscale(espcn, rgb_model):
     image = rgb_image(26, 19, seed=6)
     for model in (espcn, rgb_model):
-        whole = sr_zoo.upscale(model, image)
+        whole = sr_zoo.upscale(model, image)  # the default (fast) path
         assert_nearly_equal_uint8(sr_zoo.upscale(model, image, tile=8), whole)
-        assert_nearly_equal_uint8(sr_zoo.upscale(model, image, tile=(5, 13), overlap=12), whole)
+        assert_nearly_equal_uint8(sr_zoo.upscale(model, image, tile=(5, 13), overlap=12, jit_compile=False), whole)
 
 
 def test_large_images_are_tiled_automatically(monkeypatch, espcn):
@@ -180,13 +181,13 @@ def test_compilation_modes_agree(espcn):
 @pytest.mark.parametrize("shape", [(1, 1, 3), (2, 3, 3), (1, 5), (3, 2, 4)])
 def test_inputs_smaller_than_the_receptive_field_work(espcn, shape):
     image = np.random.default_rng(9).integers(0, 256, shape, dtype=np.uint8)
-    out = sr_zoo.upscale(espcn, image)
+    out = sr_zoo.upscale(espcn, image, jit_compile=False)
     assert out.shape == (shape[0] * 3, shape[1] * 3) + shape[2:]
     if len(shape) == 2:
         expected = to_uint8(espcn(image[None, ..., None].astype(np.float32) / 255.0).numpy()[0, ..., 0])
         assert_nearly_equal_uint8(out, expected, max_fraction=0.1)
     # Tiles larger than such an image are clamped to it.
-    np.testing.assert_array_equal(sr_zoo.upscale(espcn, image, tile=64), out)
+    np.testing.assert_array_equal(sr_zoo.upscale(espcn, image, tile=64, jit_compile=False), out)
 
 
 @pytest.mark.parametrize(

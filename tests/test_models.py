@@ -318,3 +318,16 @@ def test_layers_validate_their_config():
     for layer in (layers.SubPixel(3), layers.MeanShift([0.1, 0.2], 1), layers.ResidualScaling(0.1), layers.BicubicUpsample(2)):
         clone = type(layer).from_config(layer.get_config())
         assert clone.get_config() == layer.get_config()
+
+
+@pytest.mark.parametrize("kernel, stride, cin, cout", [(9, 3, 5, 1), (9, 2, 4, 2), (9, 4, 3, 1), (4, 2, 3, 3), (2, 3, 2, 1)])
+def test_subpixel_transposed_convolution_equals_keras_conv2d_transpose(kernel, stride, cin, cout):
+    reference = keras.layers.Conv2DTranspose(cout, kernel, strides=stride, padding="same", bias_initializer="random_normal")
+    fast = layers.SubPixelConv2DTranspose(cout, kernel, strides=stride, padding="same", bias_initializer="random_normal")
+    x = np.random.default_rng(kernel * stride).random((2, 7, 6, cin), dtype=np.float32)
+    expected = reference(x).numpy()
+    fast.build(x.shape)
+    fast.set_weights(reference.get_weights())
+    assert isinstance(fast, keras.layers.Conv2DTranspose)
+    assert fast.get_config() | {"name": None} == reference.get_config() | {"name": None}
+    np.testing.assert_allclose(fast(x).numpy(), expected, atol=1e-6)

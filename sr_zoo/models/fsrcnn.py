@@ -3,7 +3,10 @@
 Feature extraction (5x5, d), shrinking (1x1, s), ``m`` mapping layers
 (3x3, s), expanding (1x1, d), each followed by a per-channel PReLU, and a 9x9
 ``Conv2DTranspose`` with stride = scale and ``'same'`` padding, so the output
-is exactly ``scale`` x the input. Presets: ``'fsrcnn'`` = FSRCNN(56, 12, 4)
+is exactly ``scale`` x the input (a
+:class:`~sr_zoo.models.layers.SubPixelConv2DTranspose`: the same layer and
+weights, computed as a sub-pixel convolution because CPU transposed
+convolutions are slow). Presets: ``'fsrcnn'`` = FSRCNN(56, 12, 4)
 (12,464 weights without biases and PReLU) and ``'fsrcnn-s'`` =
 FSRCNN-s(32, 5, 1) (3,937). Convolutions start from He et al.'s
 initialisation, PReLU slopes from 0.25, the deconvolution from a Gaussian
@@ -18,6 +21,8 @@ fine-tuning a trained model to another scale).
 """
 
 import keras
+
+from sr_zoo.models import layers
 
 SCALES = (2, 3, 4)
 DEFAULTS = {"d": 56, "s": 12, "m": 4}
@@ -49,7 +54,7 @@ def build(scale, channels, *, d, s, m, name=None):
     for i in range(1, m + 1):
         x = prelu(keras.layers.Conv2D(s, 3, name=f"mapping_{i}", **conv)(x), f"mapping_{i}_prelu")
     x = prelu(keras.layers.Conv2D(d, 1, name="expanding", **conv)(x), "expanding_prelu")
-    sr = keras.layers.Conv2DTranspose(
+    sr = layers.SubPixelConv2DTranspose(
         channels,
         9,
         strides=scale,

@@ -56,7 +56,7 @@ def build(scale, channels, *, depth, filters, negative_slope, upsampling, output
 
     def up(x, out_channels, layer_name, use_bias):
         if upsampling == "deconv":
-            return keras.layers.Conv2DTranspose(
+            return layers.SubPixelConv2DTranspose(
                 out_channels,
                 4,
                 strides=2,

@@ -188,3 +188,58 @@ class BilinearUpsampling(keras.initializers.Initializer):
 
     def get_config(self):
         return {}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class SubPixelConv2DTranspose(keras.layers.Conv2DTranspose):
+    """A ``Conv2DTranspose`` (same weights, same config) computed as a sub-pixel convolution.
+
+    A stride-``s`` transposed convolution with ``'same'`` padding is, phase by
+    phase, an ordinary convolution on the LR grid: output pixel ``q*s + r``
+    only sees kernel taps ``d*s + r + p``. Rearranging the kernel into
+    ``s*s*filters`` output channels and shuffling with ``depth_to_space``
+    gives the same result (to float rounding) several times faster on CPUs,
+    where ``conv2d_transpose`` kernels are slow (FSRCNN x3 at 1080p: the 9x9
+    deconvolution dominated the frame time). Other configurations (e.g.
+    ``'valid'`` padding, dilation) fall back to the parent's computation.
+
+    >>> up = SubPixelConv2DTranspose(1, 9, strides=3, padding="same")(keras.Input((None, None, 56)))
+    """
+
+    def _fast(self):
+        sh, sw = self.strides
+        return self.padding == "same" and sh == sw and tuple(self.dilation_rate) == (1, 1)
+
+    def _plan(self, k, s):
+        p = max(k - s, 0) // 2  # TensorFlow's SAME split for a transposed convolution
+        d_lo = min(-((r + p) // s) for r in range(s))
+        d_hi = max((k - 1 - r - p) // s for r in range(s))
+        return p, d_lo, d_hi
+
+    def call(self, inputs):
+        if not self._fast():
+            return super().call(inputs)
+        s = self.strides[0]
+        kh, kw = self.kernel_size
+        (ph, lo_h, hi_h), (pw, lo_w, hi_w) = self._plan(kh, s), self._plan(kw, s)
+        kernel = keras.ops.convert_to_tensor(self.kernel)  # (kh, kw, filters, in)
+        zero = keras.ops.zeros_like(kernel[:1, :1])
+        rows = []
+        for t in range(hi_h - lo_h + 1):  # conv tap t reads input offset t - hi_h, i.e. d = hi_h - t
+            cols = []
+            for u in range(hi_w - lo_w + 1):
+                phases = []
+                for ry in range(s):
+                    for rx in range(s):
+                        jy, jx = (hi_h - t) * s + ry + ph, (hi_w - u) * s + rx + pw
+                        ok = 0 <= jy < kh and 0 <= jx < kw
+                        phases.append(kernel[jy : jy + 1, jx : jx + 1] if ok else zero)
+                cols.append(keras.ops.concatenate(phases, axis=2))  # (1, 1, s*s*filters, in)
+            rows.append(keras.ops.concatenate(cols, axis=1))
+        w = keras.ops.transpose(keras.ops.concatenate(rows, axis=0), (0, 1, 3, 2))  # (T, U, in, s*s*filters)
+        x = keras.ops.pad(inputs, ((0, 0), (hi_h, -lo_h), (hi_w, -lo_w), (0, 0)))
+        y = keras.ops.conv(x, w, strides=1, padding="valid")
+        if self.use_bias:
+            y = y + keras.ops.tile(self.bias, [s * s])
+        y = keras.ops.depth_to_space(y, s)
+        return self.activation(y) if self.activation is not None else y
