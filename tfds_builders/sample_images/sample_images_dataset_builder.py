@@ -26,7 +26,8 @@ class Builder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
   RELEASE_NOTES = {"1.0.0": "Initial release."}
   MANUAL_DOWNLOAD_INSTRUCTIONS = """
   Nothing to download: the images are read from the installed scikit-image package.
-  --manual_dir may point at another folder with files of the same names (e.g. a copy of skimage/data).
+  --manual_dir may point at another folder with files of the same names (e.g. a copy of skimage/data);
+  a manual dir without any of them (e.g. ../shared/data) is ignored.
   """
 
   def _info(self):
@@ -41,10 +42,13 @@ class Builder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     )
 
   def _split_generators(self, dl_manager):
+    folder = skimage_data_dir()
     try:
-      folder = pathlib.Path(dl_manager.manual_dir)
+      manual = pathlib.Path(dl_manager.manual_dir)
+      if any(p.stem in TRAIN + TEST for p in sr_io.list_images(manual)):
+        folder = manual  # a folder with (some of) the photos
     except AssertionError:  # no (or an empty) manual dir: the installed package
-      folder = skimage_data_dir()
+      pass
     return {"train": self._generate_examples(folder, TRAIN), "test": self._generate_examples(folder, TEST)}
 
   def _generate_examples(self, folder, names):
