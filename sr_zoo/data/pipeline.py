@@ -454,7 +454,8 @@ def train_dataset(dataset, *, scale, patch_size=None, batch_size, degradation="b
       boundary: imresize border rule for bicubic LR: ``'symmetric'`` (current MATLAB) or ``'replicate'``.
       upsample_lr: bicubic-upsample the LR back to HR size (pre-upsampling models: SRCNN, VDSR).
       cache: cache decoded images in memory (``True``), in a file (a path), or not (``False``).
-      shuffle_buffer: images in the shuffle buffer (default: all of them, up to 10000).
+      shuffle_buffer: images in the shuffle buffer (default: all of them, up to 10000, when cached;
+        up to 256 otherwise).
       repeat: repeat forever (use ``steps_per_epoch``); ``False`` gives ``patches_per_image`` passes.
       patches_per_image: passes over the images per (finite) epoch.
       drop_remainder: drop the last partial batch.
@@ -486,10 +487,14 @@ def train_dataset(dataset, *, scale, patch_size=None, batch_size, degradation="b
         seed = int(np.random.default_rng().integers(0, 2**31 - 1))
 
     images = load_images(dataset, split, data_dir=data_dir)
+    known = int(images.cardinality().numpy())
     images = images.filter(_size_filter(lr_patch * scale))
     if cache:
         images = images.cache(cache if isinstance(cache, (str, os.PathLike)) else "")
-    buffer = shuffle_buffer or _count_or(images, 10000)
+    # Default buffer: every image when cached (memory is spent on the cache anyway), else up to 256
+    # decoded images (DIV2K's 2K images are ~6 MB each).
+    cap = 10000 if cache else 256
+    buffer = shuffle_buffer or (min(known, cap) if known > 0 else cap)
     images = images.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
     images = images.repeat() if repeat else images.repeat(patches_per_image)
     pairs = tf.data.Dataset.zip((tf.data.Dataset.random(seed=seed), images))
@@ -502,12 +507,6 @@ def train_dataset(dataset, *, scale, patch_size=None, batch_size, degradation="b
 
     pairs = pairs.batch(batch_size, drop_remainder=drop_remainder)
     return pairs.map(finish, num_parallel_calls=num_parallel_calls, deterministic=True).prefetch(AUTOTUNE)
-
-
-def _count_or(ds, cap):
-    n = ds.cardinality()
-    n = int(n.numpy()) if n >= 0 else -1
-    return max(1, min(n, cap)) if n > 0 else cap
 
 
 # ----------------------------------------------------------------------------- evaluation
