@@ -30,7 +30,7 @@ import weakref
 import numpy as np
 
 #: Bytes of activations one model call may use before :func:`upscale` tiles the image.
-MEMORY_BUDGET = 2 * 1024**3
+MEMORY_BUDGET = 4 * 1024**3
 # Live float32 activations during a forward pass, relative to the largest one.
 _LIVE_FACTOR = 3
 
@@ -239,8 +239,9 @@ def _plan(info, height, width, tile, overlap):
     per_pixel = info.peak_per_lr_pixel * 4 * _LIVE_FACTOR
     if height * width * per_pixel <= MEMORY_BUDGET:
         return None, overlap
-    side = int(math.sqrt(MEMORY_BUDGET / per_pixel)) - 2 * overlap
-    side = max(16, side // 16 * 16)
+    window = int(math.sqrt(MEMORY_BUDGET / per_pixel))
+    # Keep at least half of each window's side useful, even if that overshoots the budget a little.
+    side = max(window - 2 * overlap, 2 * overlap, 16)
     return (side, side), overlap
 
 
