@@ -166,7 +166,7 @@ def _edsr(scale):
         ),
         preset="baseline",
         channels=3,
-        datasets=("div2k",),
+        datasets=("div2k/hr",),
         lr_patch_size=48,
         batch_size=16,
         loss="l1",
