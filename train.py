@@ -49,23 +49,24 @@ flags.DEFINE_bool("jit_compile", False, "Compile the train step with XLA.")
 flags.DEFINE_integer("checkpoint_every", 500, "Steps between checkpoints (each epoch end writes one too).")
 flags.DEFINE_integer("verbose", 1, "Keras verbosity: 0 silent, 1 progress bar, 2 one line per epoch.")
 
-_RECIPE_FLAGS = ("preset", "channels", "patch_size", "lr_patch_size", "batch_size", "loss", "optimizer", "learning_rate",
+_RECIPE_FLAGS = ("preset", "channels", "lr_patch_size", "batch_size", "loss", "optimizer", "learning_rate",
                  "lr_schedule", "lr_decay_steps", "lr_decay_factor", "reconstruction_lr_multiplier", "epochs",
                  "steps_per_epoch", "degradation", "augment")
 
 
 def recipe_from_flags():
+    import dataclasses
+
     from sr_zoo import recipes
 
     recipe = recipes.get(FLAGS.model, FLAGS.scale)
     changes = {name: FLAGS[name].value for name in _RECIPE_FLAGS}
-    if changes.pop("patch_size") is not None:
-        changes["hr_patch_size"], changes["lr_patch_size"] = FLAGS.patch_size, None
-        recipe = recipe.replace(lr_patch_size=0)
-        recipe.lr_patch_size = None
     if FLAGS.datasets:
         changes["datasets"] = tuple(FLAGS.datasets)
-    return recipe.replace(**changes)
+    recipe = recipe.replace(**changes)
+    if FLAGS.patch_size is not None:  # an HR patch side replaces the recipe's LR side
+        recipe = dataclasses.replace(recipe, hr_patch_size=FLAGS.patch_size, lr_patch_size=None)
+    return recipe
 
 
 def main(argv):
