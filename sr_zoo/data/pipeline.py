@@ -408,6 +408,15 @@ def _dihedral_batch(x, t):
     return tf.gather_nd(stacked, tf.stack([t, tf.range(tf.shape(t)[0], dtype=t.dtype)], axis=1))
 
 
+def _check_output_options(channels, degradation, sigma):
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 (Y) or 3 (RGB), got {channels!r}")
+    if degradation not in deg.DEGRADATIONS:
+        raise ValueError(f"unknown degradation {degradation!r}; expected one of {deg.DEGRADATIONS}")
+    if degradation == "gaussian" and (sigma is None or sigma <= 0):
+        raise ValueError("degradation='gaussian' needs sigma=<std in HR pixels>")
+
+
 def _check_scale(scale):
     if not isinstance(scale, (int, np.integer)) or scale < 1:
         raise ValueError(f"scale must be a positive integer, got {scale!r}")
@@ -467,12 +476,7 @@ def train_dataset(dataset, *, scale, patch_size=None, batch_size, degradation="b
     """
     scale = _check_scale(scale)
     lr_patch = _patch_sizes(scale, patch_size, lr_patch_size)
-    if channels not in (1, 3):
-        raise ValueError(f"channels must be 1 (Y) or 3 (RGB), got {channels!r}")
-    if degradation not in deg.DEGRADATIONS:
-        raise ValueError(f"unknown degradation {degradation!r}; expected one of {deg.DEGRADATIONS}")
-    if degradation == "gaussian" and (sigma is None or sigma <= 0):
-        raise ValueError("degradation='gaussian' needs sigma=<std in HR pixels>")
+    _check_output_options(channels, degradation, sigma)
     if degradation == "kernel" and scale not in (2, 4):
         raise ValueError(f"degradation='kernel' (DIV2KRK) supports scale 2 or 4, got {scale}")
     if rescale is True:
@@ -527,12 +531,7 @@ def eval_dataset(dataset, *, scale, channels=1, split=None, data_dir=None, degra
     ``validation``, then ``train``. ``with_names=True`` yields ``(lr, hr, name)``.
     """
     scale = _check_scale(scale)
-    if channels not in (1, 3):
-        raise ValueError(f"channels must be 1 (Y) or 3 (RGB), got {channels!r}")
-    if degradation not in deg.DEGRADATIONS:
-        raise ValueError(f"unknown degradation {degradation!r}; expected one of {deg.DEGRADATIONS}")
-    if degradation == "gaussian" and (sigma is None or sigma <= 0):
-        raise ValueError("degradation='gaussian' needs sigma=<std in HR pixels>")
+    _check_output_options(channels, degradation, sigma)
     stored_key = None
     if isinstance(dataset, str) and not os.path.isdir(dataset):
         import tensorflow_datasets as tfds
