@@ -79,6 +79,11 @@ def main(argv):
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * FLAGS.cpu_devices)
     from sr_zoo import data, training
 
+    debug = bool(os.environ.get("SR_ZOO_DEBUG"))  # full tracebacks instead of one-line errors
+    if debug:
+        import keras
+
+        keras.config.disable_traceback_filtering()
     try:
         recipe = recipe_from_flags()
     except ValueError as e:
@@ -95,7 +100,7 @@ def main(argv):
             checkpoint_every=FLAGS.checkpoint_every, verbose=FLAGS.verbose,
         )
     except (ValueError, FileNotFoundError, data.DatasetNotBuiltError) as e:
-        if os.environ.get("SR_ZOO_DEBUG"):
+        if debug:
             raise
         print(f"train.py: error: {e}", file=sys.stderr)
         sys.exit(2)

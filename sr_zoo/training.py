@@ -476,7 +476,6 @@ def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None,
     if not chief:  # other workers keep their own files (checkpoints, final model) apart from the chief's
         output_dir = output_dir / f"worker-{json.loads(os.environ['TF_CONFIG'])['task']['index']}"
 
-    keras.config.disable_traceback_filtering() if os.environ.get("SR_ZOO_DEBUG") else None
     dist = make_strategy(strategy, tpu)
     print(f"Strategy: {strategy} ({dist.num_replicas_in_sync} replicas)")
     if mixed_precision:
