@@ -231,6 +231,7 @@ class Validation(keras.callbacks.Callback):
         self.writer = writer
         self.label = label
         self.best_psnr = -math.inf
+        self.curve = []  # [epoch, PSNR] after every epoch: the validation curve the zoo manifest records
         self.bicubic_psnr = float(np.mean([
             metrics.psnr(p.hr, evaluation.bicubic(p.lr, scale), crop_border=scale) for p in pairs
         ]))
@@ -250,6 +251,7 @@ class Validation(keras.callbacks.Callback):
         psnr, strips = self.score()
         if logs is not None:
             logs["val_psnr"] = psnr
+        self.curve.append([epoch + 1, round(psnr, 4)])
         improved = psnr > self.best_psnr
         if improved:
             self.best_psnr = psnr
@@ -273,10 +275,11 @@ class Validation(keras.callbacks.Callback):
         )
 
     def get_state(self):
-        return {"best_psnr": self.best_psnr}
+        return {"best_psnr": self.best_psnr, "curve": self.curve}
 
     def set_state(self, state):
         self.best_psnr = state.get("best_psnr", -math.inf)
+        self.curve = [list(c) for c in state.get("curve", [])]
 
 
 def _strip(*images):
@@ -322,8 +325,11 @@ class Checkpointer(keras.callbacks.Callback):
     both name complete files. The last ``keep`` checkpoints are kept.
     """
 
-    def __init__(self, output_dir, *, every_steps, steps_per_epoch, guard, stateful, keep=2, initial_step=0):
+    def __init__(self, output_dir, *, every_steps, steps_per_epoch, guard, stateful, keep=2, initial_step=0,
+                 train_seconds=0.0):
         super().__init__()
+        self.train_seconds = float(train_seconds)  # wall time of the earlier sessions of this run
+        self.started = time.time()
         self.directory = pathlib.Path(output_dir) / CHECKPOINT_DIR
         self.every_steps = int(every_steps)
         self.steps_per_epoch = int(steps_per_epoch)
@@ -360,6 +366,7 @@ class Checkpointer(keras.callbacks.Callback):
             "learning_rate": current_learning_rate(self.model.optimizer),
             "callbacks": {k: _get_state(v) for k, v in self.stateful.items()},
             "time": time.time(),
+            "train_seconds": round(self.train_seconds + time.time() - self.started, 1),
         }
         _write_atomically(self.directory / LATEST, json.dumps(state, indent=1))
         for old in sorted(self.directory.glob("ckpt-*.weights.h5"), key=lambda p: int(p.name.split("-")[1].split(".")[0]))[: -self.keep]:
@@ -635,7 +642,8 @@ def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None,
             if name in state.get("callbacks", {}):
                 _set_state(obj, state["callbacks"][name])
     checkpointer = Checkpointer(output_dir, every_steps=checkpoint_every, steps_per_epoch=recipe.steps_per_epoch,
-                                guard=guard, stateful=stateful, initial_step=start_step)
+                                guard=guard, stateful=stateful, initial_step=start_step,
+                                train_seconds=(state or {}).get("train_seconds", 0.0))
     callbacks.append(checkpointer)
     if chief:
         callbacks.append(keras.callbacks.TensorBoard(str(output_dir / "tensorboard"), update_freq="epoch"))
