@@ -2,9 +2,9 @@
 
 TensorFlow 2.21 logs oneDNN / CUDA / cpu_feature_guard lines through absl before absl's
 logging is initialised, so ``TF_CPP_MIN_LOG_LEVEL`` does not silence them and every tool
-would open with a screen of them. When the user has not set ``TF_CPP_MIN_LOG_LEVEL``, it
-is set to 2 and stderr points at /dev/null while TensorFlow loads and lists its devices.
-Set ``TF_CPP_MIN_LOG_LEVEL=0`` to see them. Nothing happens if TensorFlow is already
+would open with a screen of them. ``TF_CPP_MIN_LOG_LEVEL`` defaults to 2 and, unless it is
+0 or 1, stderr points at /dev/null while TensorFlow loads and lists its devices. Set
+``TF_CPP_MIN_LOG_LEVEL=0`` to see them. Nothing happens if TensorFlow is already
 imported, is not the Keras backend, or is not installed.
 """
 
@@ -13,9 +13,9 @@ import sys
 
 
 def quiet_tensorflow_import():
-    if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
+    level = os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if level in ("0", "1") or "tensorflow" in sys.modules:  # the user asked for TensorFlow's info lines
         return
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
     if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow":
         return
     try:
