@@ -5,10 +5,12 @@
 >>> sr_zoo.metrics.psnr(hr, sr, crop_border=4)        # Y channel, 4-pixel crop
 """
 
+from sr_zoo import _startup  # noqa: F401  (first: quiets TensorFlow start-up under python -m sr_zoo.upscale/export)
 from sr_zoo import metrics, paths
 from sr_zoo.image import imresize, rgb_to_y, rgb_to_ycbcr, ycbcr_to_rgb
 from sr_zoo import losses, models
 from sr_zoo.inference import upscale
+from sr_zoo.deploy import upscale_video  # PyAV is imported on first call
 
 __version__ = "0.1.0"
 

@@ -1,0 +1,65 @@
+"""Quiet TensorFlow start-up for the command-line tools (``python -m sr_zoo.upscale``, ``sr_zoo.export``).
+
+TensorFlow 2.21's C++ runtime writes its start-up lines (oneDNN, CUDA stubs,
+CPU features, cuInit) to file descriptor 2 before ``absl::InitializeLog`` runs,
+so ``TF_CPP_MIN_LOG_LEVEL`` does not hide them. ``sr_zoo/__init__.py`` imports
+this module first: under one of the tools it sends descriptor 2 to a buffer
+while the package (and TensorFlow) loads; the tool calls :func:`end` once
+TensorFlow's devices are initialised. The buffer is dropped on success and
+printed if the process dies before :func:`end`. ``TF_CPP_MIN_LOG_LEVEL=0`` (or
+1) or the tool's ``--verbose`` flag keeps TensorFlow's output.
+"""
+
+import atexit
+import os
+import sys
+import tempfile
+
+_TOOLS = ("sr_zoo.upscale", "sr_zoo.export")
+_held = None  # (saved descriptor 2, buffer file) while output is held back
+
+
+def tensorflow_logs_wanted(argv=None):
+    """True when the user asked for TensorFlow's own output."""
+    argv = sys.argv if argv is None else argv
+    return os.environ.get("TF_CPP_MIN_LOG_LEVEL", "").strip() in ("0", "1") or "--verbose" in argv
+
+
+def _tool_command():
+    argv = getattr(sys, "orig_argv", [])
+    return any(a == "-m" and b in _TOOLS for a, b in zip(argv, argv[1:]))
+
+
+def begin():
+    """Holds back descriptor 2 until :func:`end` (no-op if the user wants TensorFlow's logs)."""
+    global _held
+    if _held is not None or tensorflow_logs_wanted(getattr(sys, "orig_argv", sys.argv)):
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.stderr.flush()
+    buffer = tempfile.TemporaryFile()
+    _held = (os.dup(2), buffer)
+    os.dup2(buffer.fileno(), 2)
+
+
+def end(show=False):
+    """Restores descriptor 2; ``show=True`` first writes out what was held back."""
+    global _held
+    if _held is None:
+        return
+    saved, buffer = _held
+    _held = None
+    sys.stderr.flush()
+    os.dup2(saved, 2)
+    os.close(saved)
+    if show:
+        buffer.seek(0)
+        sys.stderr.write(buffer.read().decode(errors="replace"))
+        sys.stderr.flush()
+    buffer.close()
+
+
+atexit.register(end, show=True)  # died before end(): the traceback must not stay hidden
+
+if _tool_command():
+    begin()
