@@ -71,4 +71,7 @@ def start_tensorflow():
     from sr_zoo import _startup
 
     tf.config.list_logical_devices()  # cuInit and friends log here
+    # sr_zoo.upscale compiles one function per image shape on purpose (cached); a folder of
+    # differently sized photos makes TensorFlow warn about "retracing", which is not news to the user.
+    tf.get_logger().addFilter(lambda record: "triggered tf.function retracing" not in record.getMessage())
     _startup.end(show=False)
