@@ -83,7 +83,8 @@ def upscale_video(model, source, target, *, codec="libx264", crf=18, batch_size=
 
 
 def _why(error):
-    return str(error).splitlines()[0] if str(error) else type(error).__name__
+    text = getattr(error, "strerror", None) or str(error)  # FFmpeg's words, without errno and function name
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _transcode(model, inp, source, tmp, codec, crf, batch_size, tile, progress):
@@ -108,11 +109,11 @@ def _transcode(model, inp, source, tmp, codec, crf, batch_size, tile, progress):
         if codec in _CRF_CODECS:
             vout.options = {"crf": str(crf)} if not codec.startswith("libvpx") else {"crf": str(crf), "b": "0"}
         aout = out.add_stream_from_template(ain) if ain is not None else None
-        bar = tqdm(total=total, unit="frame", disable=not progress, dynamic_ncols=True, leave=True)
+        bar = None  # drawn after the first batch (compiled by then): its frames/s and ETA mean something
         pending = []  # decoded frames waiting for a full batch
 
         def flush():
-            nonlocal frames_done
+            nonlocal frames_done, bar
             if not pending:
                 return
             hr = upscaler(np.stack([f.to_ndarray(format="rgb24") for f in pending]))
@@ -121,7 +122,10 @@ def _transcode(model, inp, source, tmp, codec, crf, batch_size, tile, progress):
                 new.pts, new.time_base = frame.pts, frame.time_base
                 out.mux(vout.encode(new))
             frames_done += len(pending)
-            bar.update(len(pending))
+            if bar is None:
+                bar = tqdm(total=total, initial=frames_done, unit="frame", disable=not progress, dynamic_ncols=True)
+            else:
+                bar.update(len(pending))
             pending.clear()
 
         streams = [vin] + ([ain] if ain is not None else [])
@@ -135,16 +139,22 @@ def _transcode(model, inp, source, tmp, codec, crf, batch_size, tile, progress):
                 try:
                     decoded = packet.decode()
                 except av.error.FFmpegError as e:
+                    _erase(bar)
                     raise ValueError(f"{source}: cannot decode video frame {frames_done + len(pending) + 1} ({_why(e)})") from None
                 for frame in decoded:
                     pending.append(frame)
                     if len(pending) == batch_size:
                         flush()
         except av.error.FFmpegError as e:  # a damaged container
+            _erase(bar)
             raise ValueError(f"{source}: cannot read past frame {frames_done + len(pending)} ({_why(e)})") from None
+        except BaseException:
+            _erase(bar)
+            raise
         flush()
         out.mux(vout.encode(None))
-        bar.close()
+        if bar is not None:
+            bar.close()
     if frames_done == 0:
         raise ValueError(f"{source}: no video frame could be decoded")
     seconds = time.perf_counter() - start
@@ -155,6 +165,12 @@ def _transcode(model, inp, source, tmp, codec, crf, batch_size, tile, progress):
         "size": (vout.width, vout.height),
         "audio": aout is not None,
     }
+
+
+def _erase(bar):
+    if bar is not None:  # the error line that follows stands alone
+        bar.leave = False
+        bar.close()
 
 
 def _container_format(path):
