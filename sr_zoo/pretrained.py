@@ -121,6 +121,8 @@ def _training_record(zoo_model, run_dir):
         "batch_size": run_config["batch_size"],
         "wall_seconds": state.get("train_seconds"),
         "warm_start": run_config.get("warm_start"),
+        # a shipped model warm-started from its own earlier version: name which one
+        "warm_start_sha256": manifest().get(run_config.get("warm_start") or "", {}).get("sha256"),
         "validation_curve": {"benchmark": "set5", "epoch_psnr": curve},
         "changes_from_paper": zoo_model.changes,
     }

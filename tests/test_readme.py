@@ -149,6 +149,16 @@ def _make_inputs(words, work):
                 Image.fromarray(rng.integers(0, 256, (20, 28, 3), dtype=np.uint8)).save(source / f"p{i}.png")
         elif source.suffix.lower() in IMAGE_SUFFIXES and not source.exists():
             Image.fromarray(rng.integers(0, 256, (20, 28, 3), dtype=np.uint8)).save(source)
+        elif source.suffix.lower() in (".mp4", ".mkv", ".mov") and not source.exists():
+            import av
+
+            with av.open(str(source), "w") as container:  # 3 frames of H.264, 32x24
+                stream = container.add_stream("libx264", rate=10)
+                stream.width, stream.height, stream.pix_fmt = 32, 24, "yuv420p"
+                for _ in range(3):
+                    frame = av.VideoFrame.from_ndarray(rng.integers(0, 256, (24, 32, 3), dtype=np.uint8), "rgb24")
+                    container.mux(stream.encode(frame))
+                container.mux(stream.encode())
 
 
 def _check_tfds_build(words):
