@@ -106,6 +106,8 @@ def _training_record(zoo_model, run_dir):
     run_config = json.loads((run_dir / "run_config.json").read_text())
     state = json.loads((run_dir / "checkpoints" / "latest.json").read_text())
     planned = run_config["epochs"] * run_config["steps_per_epoch"]
+    best = json.loads((run_dir / "best.json").read_text()) if (run_dir / "best.json").exists() else {}
+    steps = best.get("epoch", 0) * run_config["steps_per_epoch"] or int(state["global_step"])
     command = zoo_model.command()
     if run_config.get("warm_start"):
         command += f" --warm_start={run_config['warm_start']}"
@@ -116,10 +118,11 @@ def _training_record(zoo_model, run_dir):
         "command": command,
         "backend": backend,
         "device": device,
-        "steps": int(state["global_step"]),
+        "steps": steps,  # the shipped (best) model's
+        "steps_run": int(state["global_step"]),
         "steps_planned": planned,
         "batch_size": run_config["batch_size"],
-        "wall_seconds": state.get("train_seconds"),
+        "wall_seconds": state.get("train_seconds"),  # the whole run so far (steps_run)
         "warm_start": run_config.get("warm_start"),
         # a shipped model warm-started from its own earlier version: name which one
         "warm_start_sha256": manifest().get(run_config.get("warm_start") or "", {}).get("sha256"),
