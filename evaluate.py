@@ -7,17 +7,20 @@
 ``--model`` is ``bicubic``, a ``.keras`` file, or the name of a pretrained model
 (see ``sr_zoo.pretrained.available()``). Bicubic is always the first row. LR
 inputs are the MATLAB-made LR images where the data has them.
+
+Blind SR: ``--datasets=div2krk/b100`` (a built DIV2KRK config, LR made by its random
+kernels, scales 2 and 4) or a folder of paired images (``HR/`` beside ``LR/``, ``LR_x4/``
+or ``LR_bicubic/X4/``; the DIV2KRK archive's ``gt/`` + ``lr_x4/`` too).
 """
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from absl import app, flags  # noqa: E402
+from absl import flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model", "bicubic", "'bicubic', a .keras model file, or a pretrained model name.")
-flags.DEFINE_list("datasets", ["set5", "set14", "b100"], "Benchmarks: set5, set14, b100, urban100.")
+flags.DEFINE_list("datasets", ["set5", "set14", "b100"],
+                  "Benchmarks: set5, set14, b100, urban100, div2krk[/config], or folders of paired LR/HR images.")
 flags.DEFINE_list("scales", None, "Scales to evaluate; default: the model's scale (bicubic: 2,3,4).")
 flags.DEFINE_string("data_dir", None, "Folder in the layout of ../shared/data (default: $SR_ZOO_DATA or ../shared/data).")
 flags.DEFINE_string("tfds_data_dir", None, "Built TFDS datasets (sr_benchmarks/<set>), used when no folder has the set.")
@@ -28,30 +31,39 @@ flags.DEFINE_string("save_images", None, "Write SR outputs as PNG and side-by-si
 flags.DEFINE_string("json", "evaluation.json", "Write the numbers (means and per image, with timings) here.")
 flags.DEFINE_bool("per_image", False, "Also print per-image PSNR / SSIM / seconds.")
 flags.DEFINE_integer("tile", None, "Tile size in LR pixels for large images (default: automatic).")
+flags.DEFINE_bool("dry_run", False, "Check the flags, the model and that every dataset/scale loads; measure nothing.")
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    from sr_zoo import evaluation
+    from sr_zoo import cli
 
-    try:
+    with cli.one_line_errors("evaluate.py"):
+        if len(argv) > 1:
+            raise cli.FlagError(f"unexpected arguments: {' '.join(argv[1:])}")
+        scales = cli.parse_int_list(FLAGS.scales, "--scales") if FLAGS.scales else None
+        if FLAGS.crop_border is not None and FLAGS.crop_border < 0:
+            raise cli.FlagError(f"--crop_border must be 0 or more, got {FLAGS.crop_border}")
+        if FLAGS.tile is not None and FLAGS.tile <= 0:
+            raise cli.FlagError(f"--tile must be positive, got {FLAGS.tile}")
+        if FLAGS.data_dir and not os.path.isdir(FLAGS.data_dir):
+            raise cli.FlagError(f"--data_dir folder not found: {FLAGS.data_dir}")
+        datasets = [d.strip() if evaluation_is_folder(d.strip()) else d.strip().lower() for d in FLAGS.datasets]
+        from sr_zoo import evaluation
+
+        evaluation.check_benchmarks(datasets)
         methods, scales, label = evaluation.methods_from_flag(
-            FLAGS.model, scales=FLAGS.scales, self_ensemble=FLAGS.self_ensemble, tile=FLAGS.tile
+            FLAGS.model, scales=scales, self_ensemble=FLAGS.self_ensemble, tile=FLAGS.tile
         )
+        if FLAGS.dry_run:
+            counts = [len(evaluation.load_pairs(d, s, FLAGS.data_dir, FLAGS.tfds_data_dir)) for d in datasets
+                      for s in scales]
+            print(f"Dry run: {label}; {len(counts)} dataset/scale combinations ({sum(counts)} images) load")
+            return
         on_image = evaluation.ImageSaver(FLAGS.save_images) if FLAGS.save_images else None
         scores = evaluation.evaluate(
-            methods,
-            [d.strip().lower() for d in FLAGS.datasets],
-            scales,
-            data_dir=FLAGS.data_dir,
-            tfds_data_dir=FLAGS.tfds_data_dir,
-            y_channel=not FLAGS.rgb,
-            crop_border=FLAGS.crop_border,
-            on_image=on_image,
+            methods, datasets, scales, data_dir=FLAGS.data_dir, tfds_data_dir=FLAGS.tfds_data_dir,
+            y_channel=not FLAGS.rgb, crop_border=FLAGS.crop_border, on_image=on_image,
         )
-    except (ValueError, FileNotFoundError) as e:
-        raise app.UsageError(str(e)) from None
     print(f"Model: {label}")
     print(evaluation.markdown_table(scores))
     if FLAGS.per_image:
@@ -64,5 +76,13 @@ def main(argv):
         print(f"Wrote images to {FLAGS.save_images}")
 
 
+def evaluation_is_folder(name):
+    from sr_zoo import evaluation
+
+    return evaluation.is_folder_spec(name)
+
+
 if __name__ == "__main__":
-    app.run(main)
+    from sr_zoo import cli
+
+    cli.run(main, __doc__)

@@ -10,28 +10,29 @@ saved as <output_dir>/best.keras.
 """
 
 import os
-import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from absl import app, flags  # noqa: E402
+from absl import flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model", None, "srcnn, espcn, fsrcnn, lapsrn or edsr.", required=True)
-flags.DEFINE_integer("scale", None, "Upscaling factor.", required=True)
-flags.DEFINE_string("output_dir", None, "Run folder (default: runs/<model>_x<scale>).")
+flags.DEFINE_string("model", None, "srcnn, espcn, fsrcnn, lapsrn or edsr.")
+flags.DEFINE_integer("scale", None, "Upscaling factor.")
+flags.DEFINE_string("output_dir", None, "Run folder (default: runs/<model>[-<preset>]_x<scale>).")
+flags.DEFINE_bool("restart", False, "Start over in --output_dir, deleting the run (checkpoints, best model) it holds.")
+flags.DEFINE_string("warm_start", None, "A .keras file or pretrained name whose weights start the run.")
 flags.DEFINE_string("preset", None, "Model preset (see sr_zoo.models.available()).")
+flags.DEFINE_list("model_options", None, "Model options as key=value, e.g. filters=4 (see sr_zoo.models.available()).")
 flags.DEFINE_integer("channels", None, "1 (Y channel) or 3 (RGB).")
 flags.DEFINE_list("datasets", None, "TFDS names (t91, bsd200, div2k, sample_images, ...) or image folders; mixed.")
-flags.DEFINE_integer("patch_size", None, "HR patch side.")
+flags.DEFINE_integer("patch_size", None, "HR patch side (a multiple of --scale).")
 flags.DEFINE_integer("lr_patch_size", None, "LR patch side (instead of --patch_size).")
 flags.DEFINE_integer("batch_size", None, "Global batch size (split across replicas).")
 flags.DEFINE_string("loss", None, "mse, l1, charbonnier or perceptual.")
 flags.DEFINE_enum("optimizer", None, ["sgd", "adam"], "Optimizer.")
 flags.DEFINE_float("learning_rate", None, "Initial learning rate.")
-flags.DEFINE_enum("lr_schedule", None, ["constant", "step", "plateau"], "Learning-rate schedule.")
+flags.DEFINE_enum("lr_schedule", None, ["constant", "step", "cosine", "plateau"], "Learning-rate schedule.")
 flags.DEFINE_integer("lr_decay_steps", None, "Steps between decays (step schedule).")
-flags.DEFINE_float("lr_decay_factor", None, "Decay factor.")
+flags.DEFINE_float("lr_decay_factor", None, "Decay factor (step and plateau schedules).")
+flags.DEFINE_float("min_learning_rate", None, "Floor of the plateau schedule; end value of the cosine schedule.")
 flags.DEFINE_float("reconstruction_lr_multiplier", None, "Learning-rate multiplier of the last layer (SGD).")
 flags.DEFINE_integer("epochs", None, "Epochs.")
 flags.DEFINE_integer("steps_per_epoch", None, "Steps per epoch.")
@@ -48,65 +49,76 @@ flags.DEFINE_bool("mixed_precision", False, "float16 (GPU) / bfloat16 (CPU) comp
 flags.DEFINE_bool("jit_compile", False, "Compile the train step with XLA.")
 flags.DEFINE_integer("checkpoint_every", 500, "Steps between checkpoints (each epoch end writes one too).")
 flags.DEFINE_integer("verbose", 1, "Keras verbosity: 0 silent, 1 progress bar, 2 one line per epoch.")
+flags.DEFINE_bool("dry_run", False, "Check flags, recipe, model, data and run folder; train nothing, write nothing.")
 
 _RECIPE_FLAGS = ("preset", "channels", "lr_patch_size", "batch_size", "loss", "optimizer", "learning_rate",
-                 "lr_schedule", "lr_decay_steps", "lr_decay_factor", "reconstruction_lr_multiplier", "epochs",
-                 "steps_per_epoch", "degradation", "augment")
+                 "lr_schedule", "lr_decay_steps", "lr_decay_factor", "min_learning_rate",
+                 "reconstruction_lr_multiplier", "epochs", "steps_per_epoch", "degradation", "augment")
 
 
 def recipe_from_flags():
+    """The recipe of --model/--scale with the flags' changes; ``cli.FlagError`` names a bad flag."""
     import dataclasses
 
-    from sr_zoo import recipes
+    from sr_zoo import cli, recipes
 
-    recipe = recipes.get(FLAGS.model, FLAGS.scale)
+    for name in ("model", "scale"):
+        if FLAGS[name].value is None:
+            raise cli.FlagError(f"--{name} is required")
+    try:
+        recipe = recipes.get(FLAGS.model, FLAGS.scale)
+    except ValueError as e:
+        raise cli.FlagError(f"--model: {e}") from None
     changes = {name: FLAGS[name].value for name in _RECIPE_FLAGS}
     if FLAGS.datasets:
         changes["datasets"] = tuple(FLAGS.datasets)
+    if FLAGS.model_options:
+        changes["model_config"] = {**recipe.model_config, **cli.parse_options(FLAGS.model_options, "--model_options")}
     recipe = recipe.replace(**changes)
     if FLAGS.patch_size is not None:  # an HR patch side replaces the recipe's LR side
         recipe = dataclasses.replace(recipe, hr_patch_size=FLAGS.patch_size, lr_patch_size=None)
+    cli.check_recipe_flags(recipe, hr_patch_size=FLAGS.patch_size, checkpoint_every=FLAGS.checkpoint_every)
     return recipe
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    if FLAGS.cpu_devices:
-        import tensorflow as tf
+def default_output_dir(recipe):
+    preset = f"-{recipe.preset}" if recipe.preset else ""
+    return os.path.join("runs", f"{recipe.model}{preset}_x{recipe.scale}")
 
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * FLAGS.cpu_devices)
-    from sr_zoo import data, training
+
+def main(argv):
+    from sr_zoo import cli
 
     debug = bool(os.environ.get("SR_ZOO_DEBUG"))  # full tracebacks instead of one-line errors
-    if debug:
-        import keras
-
-        keras.config.disable_traceback_filtering()
-    try:
+    with cli.one_line_errors("train.py", debug=debug):
+        if len(argv) > 1:
+            raise cli.FlagError(f"unexpected arguments: {' '.join(argv[1:])}")
         recipe = recipe_from_flags()
-    except ValueError as e:
-        raise app.UsageError(str(e)) from None
-    output_dir = FLAGS.output_dir or os.path.join("runs", f"{recipe.model}_x{recipe.scale}")
-    print(f"Recipe ({recipe.source}):")
-    print("  " + ", ".join(f"{k}={v}" for k, v in vars(recipe).items() if k not in ("source", "model_config")))
-    try:
+        output_dir = FLAGS.output_dir or default_output_dir(recipe)
+        from sr_zoo import training
+
+        if FLAGS.cpu_devices:
+            import tensorflow as tf
+
+            cpu = tf.config.list_physical_devices("CPU")[0]
+            tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * FLAGS.cpu_devices)
+        if debug:
+            import keras
+
+            keras.config.disable_traceback_filtering()
+        print(f"Recipe ({recipe.source}):")
+        print("  " + ", ".join(f"{k}={v}" for k, v in vars(recipe).items() if k not in ("source", "model_config"))
+              + (f", model_config={recipe.model_config}" if recipe.model_config else ""))
         result = training.train(
             recipe, output_dir, seed=FLAGS.seed,
             validation=None if FLAGS.validation.lower() == "none" else FLAGS.validation.lower(),
             validation_dir=FLAGS.validation_dir, tfds_data_dir=FLAGS.tfds_data_dir, strategy=FLAGS.strategy,
             tpu=FLAGS.tpu, mixed_precision=FLAGS.mixed_precision, jit_compile=FLAGS.jit_compile,
-            checkpoint_every=FLAGS.checkpoint_every, verbose=FLAGS.verbose,
+            checkpoint_every=FLAGS.checkpoint_every, verbose=FLAGS.verbose, warm_start=FLAGS.warm_start,
+            restart=FLAGS.restart, dry_run=FLAGS.dry_run,
         )
-    except (ValueError, FileNotFoundError, data.DatasetNotBuiltError) as e:
-        if debug:
-            raise
-        print(f"train.py: error: {e}", file=sys.stderr)
-        sys.exit(2)
-    except training.TrainingError as e:
-        print(f"train.py: training stopped: {e}", file=sys.stderr)
-        sys.exit(1)
+    if result is None:  # dry run
+        return
     if result.validation:
         print(
             f"Best model: {result.best_model_path} ({result.validation} x{recipe.scale} PSNR {result.best_psnr:.2f} dB "
@@ -117,4 +129,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    from sr_zoo import cli
+
+    cli.run(main, __doc__)

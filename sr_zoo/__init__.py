@@ -5,11 +5,13 @@
 >>> sr_zoo.metrics.psnr(hr, sr, crop_border=4)        # Y channel, 4-pixel crop
 """
 
+from sr_zoo import _startup  # noqa: F401  (first: quiet TensorFlow start-up lines; see the module)
 from sr_zoo import metrics, paths
 from sr_zoo.image import imresize, rgb_to_y, rgb_to_ycbcr, ycbcr_to_rgb
 from sr_zoo import losses, models
 from sr_zoo.inference import upscale
+from sr_zoo import pretrained
 
 __version__ = "0.1.0"
 
-__all__ = ["imresize", "rgb_to_ycbcr", "ycbcr_to_rgb", "rgb_to_y", "metrics", "paths", "losses", "models", "upscale"]
+__all__ = ["imresize", "rgb_to_ycbcr", "ycbcr_to_rgb", "rgb_to_y", "metrics", "paths", "losses", "models", "upscale", "pretrained"]

@@ -35,7 +35,7 @@ class Pair:
     name: str
     hr: np.ndarray
     lr: np.ndarray
-    lr_source: str  # 'matlab' (stored MATLAB LR) or 'imresize' (made here, MATLAB-exact)
+    lr_source: str  # 'matlab' (stored MATLAB LR), 'imresize' (made here, MATLAB-exact) or 'dataset' (its own LR)
 
 
 def read_image(path):
@@ -61,9 +61,39 @@ def modcrop(image, scale):
     return image[: h - h % scale, : w - w % scale]
 
 
+#: Blind-SR test sets read from their built TFDS datasets (LR stored per scale: ``lr_x2``, ``lr_x4``).
+BLIND_DATASETS = ("div2krk",)
+#: Sub-folder names of a folder of paired images: HR, then LR (``{s}`` is the scale).
+HR_FOLDER_NAMES = ("HR", "hr", "gt", "GT")
+LR_FOLDER_NAMES = ("LR_bicubic/X{s}", "LR/X{s}", "LR_x{s}", "lr_x{s}", "LR", "lr")
+
+
+def is_folder_spec(spec):
+    """``--datasets`` items that are folders (paired LR/HR images) rather than benchmark or TFDS names."""
+    if os.path.isdir(spec) or spec.startswith((".", "/", "~")):
+        return True
+    return "/" in spec and spec.split("/")[0] not in BLIND_DATASETS
+
+
+def check_benchmarks(benchmarks):
+    """Every unknown name or missing folder of ``--datasets`` in one error, before any work."""
+    problems = []
+    for b in benchmarks:
+        if is_folder_spec(b):
+            if not os.path.isdir(os.path.expanduser(b)):
+                problems.append(f"folder not found: {b}")
+        elif b not in BENCHMARK_FOLDERS and b.split("/")[0] not in BLIND_DATASETS:
+            problems.append(f"unknown benchmark {b!r} (expected {', '.join(sorted(BENCHMARK_FOLDERS))}, "
+                            f"div2krk[/config] or a folder of paired LR/HR images)")
+    if problems:
+        raise ValueError("; ".join(problems))
+
+
 def _benchmark_root(benchmark, data_dir):
     if benchmark not in BENCHMARK_FOLDERS:
         raise ValueError(f"unknown benchmark {benchmark!r}; expected one of {sorted(BENCHMARK_FOLDERS)}")
+    if data_dir and not pathlib.Path(data_dir).is_dir():
+        raise NotADirectoryError(f"--data_dir folder not found: {data_dir}")
     base = pathlib.Path(data_dir) if data_dir else paths.shared_data_dir()
     if base is None:
         raise FileNotFoundError(
@@ -100,8 +130,14 @@ def load_pairs(benchmark, scale, data_dir=None, tfds_data_dir=None):
     the full-size HR (from ``image_SRF_4``) with that folder's ``_HR`` image.
     """
     scale = int(scale)
+    if is_folder_spec(benchmark):
+        return folder_pairs(benchmark, scale)
+    if benchmark.split("/")[0] in BLIND_DATASETS:
+        return blind_pairs(benchmark, scale, tfds_data_dir)
     try:
         root = _benchmark_root(benchmark, data_dir)
+    except NotADirectoryError:
+        raise
     except FileNotFoundError as folder_error:
         return _tfds_pairs(benchmark, scale, tfds_data_dir, folder_error)
     selfexsr = root / "SelfExSR" / f"image_SRF_{scale}"
@@ -160,6 +196,84 @@ def _tfds_pairs(benchmark, scale, tfds_data_dir, folder_error):
             pairs.append(Pair(name, hr, _gray_if_replicated(read_image(io.BytesIO(ex[lr_key]))), "matlab"))
         else:
             pairs.append(Pair(name, hr, imresize(hr, 1 / scale), "imresize"))
+    return pairs
+
+
+def _hr_cropped_to(hr, lr, scale, name):
+    """The HR image cropped to exactly ``scale`` times the LR size (top-left aligned, as modcrop)."""
+    h, w = lr.shape[0] * scale, lr.shape[1] * scale
+    if hr.shape[0] < h or hr.shape[1] < w:
+        raise ValueError(f"{name}: HR {hr.shape[1]}x{hr.shape[0]} is smaller than {scale} x LR "
+                         f"{lr.shape[1]}x{lr.shape[0]}")
+    return hr[:h, :w]
+
+
+def blind_pairs(name, scale, tfds_data_dir=None):
+    """Pairs of a built blind-SR TFDS dataset (``div2krk`` or ``div2krk/<config>``): its stored LR per scale."""
+    import io
+
+    from sr_zoo import data
+
+    builder = data.tfds_builder(name, tfds_data_dir)
+    import tensorflow_datasets as tfds
+
+    lr_key = f"lr_x{scale}"
+    features = builder.info.features
+    if lr_key not in features:
+        have = sorted(int(k[4:]) for k in features if k.startswith("lr_x"))
+        raise ValueError(f"{name} has no x{scale} LR images; its scales are {', '.join(map(str, have))}")
+    split = data.pipeline.default_split(builder, train=False)
+    decoders = {k: tfds.decode.SkipDecoding() for k in ("hr", lr_key)}
+    pairs = []
+    for ex in builder.as_dataset(split=split, decoders=decoders, shuffle_files=False).as_numpy_iterator():
+        image = ex["name"].decode()
+        lr = read_image(io.BytesIO(ex[lr_key]))
+        hr = _hr_cropped_to(read_image(io.BytesIO(ex["hr"])), lr, scale, f"{name}/{image}")
+        pairs.append(Pair(image, hr, lr, "dataset"))
+    return pairs
+
+
+def _find_subfolder(root, patterns, scale):
+    for pattern in patterns:
+        folder = root / pattern.format(s=scale)
+        if folder.is_dir():
+            return folder
+    return None
+
+
+def _stem_key(path, scale):
+    """Matches ``0801.png`` with ``0801x4.png``, ``img_1_gt.png`` with ``im_1.png`` and ``a_HR.png`` with ``a_LR.png``."""
+    stem = path.stem
+    for suffix in (f"x{scale}", f"_x{scale}", "_gt", "_GT", "_HR", "_hr", "_LR", "_lr"):
+        if stem.endswith(suffix):
+            stem = stem[: -len(suffix)]
+    return stem.replace("img_", "im_")
+
+
+def folder_pairs(folder, scale):
+    """Pairs from a folder of paired images: ``HR/`` (or ``gt/``) beside ``LR/``, ``LR_x<s>/``, ``lr_x<s>/`` or
+    ``LR_bicubic/X<s>/`` (the DIV2K and DIV2KRK layouts); files matched by name, HR cropped to scale x LR."""
+    root = pathlib.Path(os.path.expanduser(folder))
+    if not root.is_dir():
+        raise FileNotFoundError(f"folder not found: {folder}")
+    hr_dir = _find_subfolder(root, HR_FOLDER_NAMES, scale)
+    lr_dir = _find_subfolder(root, LR_FOLDER_NAMES, scale)
+    if hr_dir is None or lr_dir is None:
+        raise FileNotFoundError(
+            f"{folder}: expected an HR folder ({'/'.join(HR_FOLDER_NAMES)}) and an x{scale} LR folder "
+            f"({', '.join(p.format(s=scale) for p in LR_FOLDER_NAMES)})"
+        )
+    suffixes = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
+    hrs = {_stem_key(p, scale): p for p in sorted(hr_dir.iterdir()) if p.suffix.lower() in suffixes}
+    lrs = {_stem_key(p, scale): p for p in sorted(lr_dir.iterdir()) if p.suffix.lower() in suffixes}
+    missing = sorted(set(hrs) ^ set(lrs))
+    if missing:
+        raise FileNotFoundError(f"{folder}: images without a partner in {hr_dir.name}/ and {lr_dir.name}/: "
+                                f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
+    pairs = []
+    for key in sorted(hrs):
+        lr = read_image(lrs[key])
+        pairs.append(Pair(key, _hr_cropped_to(read_image(hrs[key]), lr, scale, str(hrs[key])), lr, "dataset"))
     return pairs
 
 
@@ -245,7 +359,7 @@ def markdown_table(scores):
     channel = "Y" if all(s.y_channel for s in scores) else "RGB"
     crops = {s.crop_border for s in scores}
     crop = "scale" if all(s.crop_border == s.scale for s in scores) else ", ".join(map(str, sorted(crops)))
-    header = ["Method"] + [f"{BENCHMARK_FOLDERS.get(b, b)} x{s}" for b, s in columns]
+    header = ["Method"] + [f"{benchmark_label(b)} x{s}" for b, s in columns]
     lines = [
         f"PSNR (dB) / SSIM, {channel} channel{'s' if channel == 'RGB' else ''}, crop = {crop} pixels",
         "",
@@ -259,6 +373,15 @@ def markdown_table(scores):
             cells.append(f"{s.psnr:.2f} / {s.ssim:.4f}" if s else "-")
         lines.append("| " + " | ".join([method] + cells) + " |")
     return "\n".join(lines)
+
+
+def benchmark_label(benchmark):
+    """``set5`` -> ``Set5``; ``div2krk/b100`` -> ``DIV2KRK/b100``; a folder -> its name."""
+    if benchmark in BENCHMARK_FOLDERS:
+        return BENCHMARK_FOLDERS[benchmark]
+    if benchmark.split("/")[0] in BLIND_DATASETS:
+        return benchmark.replace("div2krk", "DIV2KRK")
+    return pathlib.Path(benchmark.rstrip("/")).name
 
 
 def to_json(scores, path=None):

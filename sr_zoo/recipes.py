@@ -31,7 +31,8 @@ class Recipe:
     weight_decay: float = 0.0
     learning_rate: float = 1e-3
     # 'constant' | 'step' (multiply by lr_decay_factor every lr_decay_steps) | 'plateau'
-    # (multiply by lr_decay_factor when the validation PSNR stops improving, down to min_learning_rate).
+    # (multiply by lr_decay_factor when the validation PSNR stops improving, down to min_learning_rate)
+    # | 'cosine' (cosine decay from learning_rate to min_learning_rate over the whole run).
     lr_schedule: str = "constant"
     lr_decay_steps: int = None
     lr_decay_factor: float = 0.5

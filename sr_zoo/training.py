@@ -91,8 +91,13 @@ def make_optimizer(recipe, model):
         lr = keras.optimizers.schedules.ExponentialDecay(
             recipe.learning_rate, recipe.lr_decay_steps, recipe.lr_decay_factor, staircase=True
         )
+    elif recipe.lr_schedule == "cosine":  # to min_learning_rate over the whole run
+        total = recipe.epochs * recipe.steps_per_epoch
+        lr = keras.optimizers.schedules.CosineDecay(
+            recipe.learning_rate, total, alpha=recipe.min_learning_rate / recipe.learning_rate
+        )
     elif recipe.lr_schedule not in ("constant", "plateau"):
-        raise ValueError(f"unknown lr_schedule {recipe.lr_schedule!r}; expected constant, step or plateau")
+        raise ValueError(f"unknown lr_schedule {recipe.lr_schedule!r}; expected constant, step, cosine or plateau")
     weight_decay = recipe.weight_decay or None
     multipliers = {}
     if recipe.reconstruction_lr_multiplier != 1.0:
@@ -177,6 +182,23 @@ def save_model_atomically(model, path):
     os.replace(tmp, path)
 
 
+def save_inference_model(model, path, *, build=None):
+    """Saves what an app needs: the uncompiled float32 model, no optimizer, no training state.
+
+    ``keras.models.load_model(path)`` then opens it after ``import sr_zoo`` alone, whatever
+    optimizer (``LayerwiseSGD`` included) or precision policy trained it. ``build`` makes a fresh
+    float32 copy of the architecture (default: ``keras.models.clone_model``).
+    """
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
+    try:
+        clone = build() if build is not None else keras.models.clone_model(model)
+    finally:
+        keras.config.set_dtype_policy(policy)
+    clone.set_weights(model.get_weights())
+    save_model_atomically(clone, path)
+
+
 def read_latest_checkpoint(output_dir):
     """The state dict of the last complete checkpoint in ``output_dir``, or ``None``."""
     pointer = pathlib.Path(output_dir) / CHECKPOINT_DIR / LATEST
@@ -200,14 +222,16 @@ class Validation(keras.callbacks.Callback):
     TensorBoard) and writes bicubic / SR / HR strips of two images to TensorBoard.
     """
 
-    def __init__(self, pairs, scale, output_dir, *, writer=None, label="Set5"):
+    def __init__(self, pairs, scale, output_dir, *, writer=None, label="Set5", build_inference_model=None):
         super().__init__()
+        self.build_inference_model = build_inference_model
         self.pairs = pairs
         self.scale = scale
         self.output_dir = pathlib.Path(output_dir)
         self.writer = writer
         self.label = label
         self.best_psnr = -math.inf
+        self.curve = []  # [epoch, PSNR] after every epoch: the validation curve the zoo manifest records
         self.bicubic_psnr = float(np.mean([
             metrics.psnr(p.hr, evaluation.bicubic(p.lr, scale), crop_border=scale) for p in pairs
         ]))
@@ -227,10 +251,11 @@ class Validation(keras.callbacks.Callback):
         psnr, strips = self.score()
         if logs is not None:
             logs["val_psnr"] = psnr
+        self.curve.append([epoch + 1, round(psnr, 4)])
         improved = psnr > self.best_psnr
         if improved:
             self.best_psnr = psnr
-            save_model_atomically(self.model, self.output_dir / BEST_MODEL)
+            save_inference_model(self.model, self.output_dir / BEST_MODEL, build=self.build_inference_model)
             _write_atomically(
                 self.output_dir / "best.json",
                 json.dumps({"epoch": epoch + 1, "psnr": psnr, "bicubic_psnr": self.bicubic_psnr,
@@ -250,10 +275,11 @@ class Validation(keras.callbacks.Callback):
         )
 
     def get_state(self):
-        return {"best_psnr": self.best_psnr}
+        return {"best_psnr": self.best_psnr, "curve": self.curve}
 
     def set_state(self, state):
         self.best_psnr = state.get("best_psnr", -math.inf)
+        self.curve = [list(c) for c in state.get("curve", [])]
 
 
 def _strip(*images):
@@ -299,8 +325,11 @@ class Checkpointer(keras.callbacks.Callback):
     both name complete files. The last ``keep`` checkpoints are kept.
     """
 
-    def __init__(self, output_dir, *, every_steps, steps_per_epoch, guard, stateful, keep=2, initial_step=0):
+    def __init__(self, output_dir, *, every_steps, steps_per_epoch, guard, stateful, keep=2, initial_step=0,
+                 train_seconds=0.0):
         super().__init__()
+        self.train_seconds = float(train_seconds)  # wall time of the earlier sessions of this run
+        self.started = time.time()
         self.directory = pathlib.Path(output_dir) / CHECKPOINT_DIR
         self.every_steps = int(every_steps)
         self.steps_per_epoch = int(steps_per_epoch)
@@ -337,6 +366,7 @@ class Checkpointer(keras.callbacks.Callback):
             "learning_rate": current_learning_rate(self.model.optimizer),
             "callbacks": {k: _get_state(v) for k, v in self.stateful.items()},
             "time": time.time(),
+            "train_seconds": round(self.train_seconds + time.time() - self.started, 1),
         }
         _write_atomically(self.directory / LATEST, json.dumps(state, indent=1))
         for old in sorted(self.directory.glob("ckpt-*.weights.h5"), key=lambda p: int(p.name.split("-")[1].split(".")[0]))[: -self.keep]:
@@ -408,6 +438,47 @@ def _paper_lr_patch(recipe):
     return recipes.get(recipe.model, recipe.scale).patch_sizes()[0]
 
 
+def _looks_like_path(name):
+    """A folder rather than a TFDS ``name[/config]``: starts like a path, or names no builder of ``tfds_builders/``."""
+    from sr_zoo import paths
+
+    if name.startswith((".", "/", "~")) or name.endswith("/"):
+        return True
+    base = name.split(":")[0].split("/")[0]
+    return "/" in name and not (paths.PROJECT_ROOT / "tfds_builders" / base).is_dir()
+
+
+def check_sources(datasets, tfds_data_dir=None):
+    """Checks every training source before any work; one error lists all that are missing.
+
+    Folders must exist; TFDS datasets must be built (the embedded ones are built on first use),
+    each missing one named with the ``tfds build`` command that makes it.
+    """
+    from sr_zoo import data
+
+    problems = []
+    for name in datasets:
+        if not isinstance(name, str):
+            continue
+        if os.path.isdir(name):
+            continue
+        if _looks_like_path(name):
+            problems.append(f"folder not found: {name}")
+            continue
+        if name.split("/")[0] in EMBEDDED_DATASETS:
+            continue
+        try:
+            data.tfds_builder(name, tfds_data_dir)
+        except data.DatasetNotBuiltError as e:
+            command = str(e).splitlines()[-1].strip()
+            problems.append(f"TFDS dataset '{name}' is not built; build it with: {command}")
+    if not problems:
+        return
+    if len(problems) == 1:
+        raise data.DatasetNotBuiltError(problems[0]) if "TFDS" in problems[0] else FileNotFoundError(problems[0])
+    raise data.DatasetNotBuiltError(f"{len(problems)} training datasets are missing: " + "; ".join(problems))
+
+
 #: Datasets whose files ship with the installed packages: built on first use, nothing is downloaded.
 EMBEDDED_DATASETS = ("sample_images",)
 
@@ -453,7 +524,7 @@ def validation_pairs(benchmark, scale, data_dir=None, tfds_data_dir=None):
 
 def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None, tfds_data_dir=None,
           strategy="default", tpu=None, mixed_precision=False, jit_compile=False, checkpoint_every=500,
-          verbose=1, dataset_options=None):
+          verbose=1, dataset_options=None, warm_start=None, restart=False, dry_run=False):
     """Trains ``recipe`` into ``output_dir`` (resuming from its last checkpoint); returns :class:`TrainResult`.
 
     Args:
@@ -468,6 +539,12 @@ def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None,
       jit_compile: compile the train step with XLA.
       checkpoint_every: steps between checkpoints (each epoch end also writes one).
       dataset_options: extra keyword arguments for :func:`sr_zoo.data.train_dataset`.
+      warm_start: a ``.keras`` file or pretrained name whose weights start a new run (ignored when
+        resuming from a checkpoint); recorded in ``run_config.json``.
+      restart: start over in ``output_dir``, deleting its checkpoints and best model, instead of
+        refusing a folder that holds a run with other settings.
+      dry_run: check the recipe, model, data sources, warm start and run folder, then return ``None``
+        without writing anything.
     """
     from sr_zoo import data
 
@@ -483,18 +560,36 @@ def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None,
         keras.mixed_precision.set_global_policy("mixed_float16" if on_gpu else "mixed_bfloat16")
     keras.utils.set_random_seed(seed)
 
+    def build():
+        return models.get(recipe.model, scale=recipe.scale, channels=recipe.channels, preset=recipe.preset,
+                          **recipe.model_config)
+
     with dist.scope():
-        model = models.get(recipe.model, scale=recipe.scale, channels=recipe.channels, preset=recipe.preset,
-                           **recipe.model_config)
+        model = build()
         check_recipe(recipe, model, dist.num_replicas_in_sync)
+        check_sources(recipe.datasets, tfds_data_dir)
         optimizer = make_optimizer(recipe, model)
         num_outputs = len(model.outputs)
         loss = [losses.get(recipe.loss) for _ in range(num_outputs)] if num_outputs > 1 else losses.get(recipe.loss)
         model.compile(optimizer=optimizer, loss=loss, jit_compile=bool(jit_compile))
         optimizer.build(model.trainable_variables)
 
+    run_config = {**dataclasses.asdict(recipe), "seed": seed, "warm_start": str(warm_start) if warm_start else None}
+    if dry_run:
+        if not restart:
+            check_run_config(output_dir, run_config, write=False)
+        if warm_start:
+            _warm_start(model, warm_start)
+        if validation and validation in evaluation.BENCHMARK_FOLDERS:
+            evaluation.load_pairs(validation, recipe.scale, validation_dir, tfds_data_dir)
+        total = recipe.epochs * recipe.steps_per_epoch
+        print(f"Dry run: recipe, model ({model.count_params():,} parameters), data sources and {output_dir} are fine; "
+              f"would train {total:,} steps")
+        return None
+    if restart:
+        clear_run(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    _check_run_config(output_dir, recipe)
+    check_run_config(output_dir, run_config)
     state = read_latest_checkpoint(output_dir)
     start_step = 0
     if state is not None:
@@ -502,6 +597,8 @@ def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None,
         start_step = int(state["global_step"])
         print(f"Resuming from {state['weights_path']} at step {start_step} "
               f"(epoch {state['epoch']} + {state['step_in_epoch']} steps, lr {current_learning_rate(optimizer):.3g})")
+    elif warm_start:
+        _warm_start(model, warm_start)
     if start_step >= recipe.epochs * recipe.steps_per_epoch:
         print(f"{output_dir} already finished {start_step} steps")
 
@@ -517,13 +614,15 @@ def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None,
         ds = _with_pyramid_targets(ds, recipe.scale)
 
     guard = NonFiniteLossGuard()
-    callbacks = [guard, LearningRateLogger()]
+    total_steps = recipe.epochs * recipe.steps_per_epoch
+    callbacks = [guard, LearningRateLogger(), RunTimeEstimate(start_step, total_steps)]
     stateful = {}
     writer = tf.summary.create_file_writer(str(output_dir / "tensorboard" / "validation")) if chief else None
     val = None
     if validation:
         pairs = validation_pairs(validation, recipe.scale, validation_dir, tfds_data_dir)
-        val = Validation(pairs, recipe.scale, output_dir, writer=writer, label=validation)
+        val = Validation(pairs, recipe.scale, output_dir, writer=writer, label=validation,
+                         build_inference_model=build)
         callbacks.append(val)
         stateful["validation"] = val
         if recipe.lr_schedule == "plateau":
@@ -543,7 +642,8 @@ def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None,
             if name in state.get("callbacks", {}):
                 _set_state(obj, state["callbacks"][name])
     checkpointer = Checkpointer(output_dir, every_steps=checkpoint_every, steps_per_epoch=recipe.steps_per_epoch,
-                                guard=guard, stateful=stateful, initial_step=start_step)
+                                guard=guard, stateful=stateful, initial_step=start_step,
+                                train_seconds=(state or {}).get("train_seconds", 0.0))
     callbacks.append(checkpointer)
     if chief:
         callbacks.append(keras.callbacks.TensorBoard(str(output_dir / "tensorboard"), update_freq="epoch"))
@@ -552,7 +652,6 @@ def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None,
         _adapt_to_multi_worker(model)
 
     guard.global_step = start_step
-    total_steps = recipe.epochs * recipe.steps_per_epoch
     history = {}
     epoch, step_in_epoch = divmod(start_step, recipe.steps_per_epoch)
     if start_step < total_steps:
@@ -578,7 +677,7 @@ def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None,
         )
     best_path = output_dir / BEST_MODEL
     if val is None or not best_path.exists():
-        save_model_atomically(model, output_dir / "final.keras")
+        save_inference_model(model, output_dir / "final.keras", build=build)
         best_path = output_dir / "final.keras"
     best_info = json.loads((output_dir / "best.json").read_text()) if (output_dir / "best.json").exists() else {}
     return TrainResult(
@@ -615,21 +714,96 @@ def _merge(history, new):
         history.setdefault(k, []).extend(v)
 
 
-def _check_run_config(output_dir, recipe):
-    """Refuses to resume a run folder with a different model or scale; records the recipe."""
-    path = output_dir / RUN_CONFIG
-    current = dataclasses.asdict(recipe)
-    if path.exists():
+#: Settings that may differ when a run is resumed: more epochs only extend it.
+RESUMABLE_CHANGES = ("epochs",)
+
+
+def check_run_config(output_dir, run_config, write=True):
+    """Resumes only the same run: a folder holding a run with other settings is refused, naming them.
+
+    ``run_config`` (the recipe's fields, seed and warm start) is recorded in ``run_config.json``;
+    only the number of epochs may change between a run and its resumption.
+    """
+    path = pathlib.Path(output_dir) / RUN_CONFIG
+    current = json.loads(json.dumps(run_config, default=list))
+    if path.exists() and read_latest_checkpoint(output_dir) is not None:
         previous = json.loads(path.read_text())
-        for key in ("model", "scale", "channels", "preset"):
-            if previous.get(key) != current.get(key):
-                raise TrainingError(
-                    f"{output_dir} holds a run of {previous.get('model')} x{previous.get('scale')} "
-                    f"(channels={previous.get('channels')}, preset={previous.get('preset')}); "
-                    f"use another --output_dir or the same model settings"
-                )
-    _write_atomically(path, json.dumps(current, indent=1, default=list))
+        differing = [k for k in sorted(previous)  # keys a run folder lacks (older versions) are not compared
+                     if k not in RESUMABLE_CHANGES and k != "source" and previous[k] != current.get(k)]
+        if differing:
+            changes = ", ".join(f"{k}={previous.get(k)!r} there, {current.get(k)!r} now" for k in differing)
+            raise TrainingError(
+                f"{output_dir} holds another run ({changes}); resume it with the same settings, choose a new "
+                f"--output_dir, or pass --restart to start over in that folder"
+            )
+    if write:
+        _write_atomically(path, json.dumps(current, indent=1))
+
+
+def clear_run(output_dir):
+    """Deletes a run folder's checkpoints, best model and run config (``--restart``)."""
+    import shutil
+
+    output_dir = pathlib.Path(output_dir)
+    shutil.rmtree(output_dir / CHECKPOINT_DIR, ignore_errors=True)
+    for name in (BEST_MODEL, "best.json", "final.keras", RUN_CONFIG):
+        (output_dir / name).unlink(missing_ok=True)
+
+
+def _warm_start(model, spec):
+    """Copies the weights of a ``.keras`` file or pretrained model into ``model`` (same architecture)."""
+    source, label = evaluation.load_model(str(spec))
+    mine, theirs = model.get_weights(), source.get_weights()
+    if len(mine) != len(theirs) or any(a.shape != b.shape for a, b in zip(mine, theirs)):
+        raise ValueError(f"--warm_start {spec}: its architecture differs from {model.name}'s (weights do not match)")
+    model.set_weights(theirs)
+    print(f"Warm start from {label}")
+
+
+class RunTimeEstimate(keras.callbacks.Callback):
+    """Prints the steps ahead at the start and, after the first steps, the estimated time to finish."""
+
+    def __init__(self, start_step, total_steps, after_seconds=20.0, after_steps=20):
+        super().__init__()
+        self.start_step, self.total_steps = start_step, total_steps
+        self.after_seconds, self.after_steps = after_seconds, after_steps
+        self.steps = 0
+        self.t0 = None
+        self.done = False
+
+    def on_train_begin(self, logs=None):
+        if self.t0 is None:
+            left = self.total_steps - self.start_step
+            print(f"Training {left:,} steps (total {self.total_steps:,}, from step {self.start_step:,})")
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.done:
+            return
+        self.steps += 1
+        if self.steps == 2:  # the first step compiles: time from the end of the second one
+            self.t0, self.t_steps = time.time(), self.steps
+        elif self.t0 is not None:
+            elapsed, counted = time.time() - self.t0, self.steps - self.t_steps
+            if counted >= self.after_steps and elapsed >= self.after_seconds:
+                per_step = elapsed / counted
+                left = self.total_steps - self.start_step - self.steps
+                device = "GPU" if _has_gpu() else f"CPU ({os.cpu_count()} cores)"
+                print(f"\n{per_step * 1000:.1f} ms/step on {device}: about {_duration(left * per_step)} "
+                      f"for the {left:,} steps left (validation not counted)")
+                self.done = True
+
+
+def _has_gpu():
+    return bool(tf.config.list_logical_devices("GPU"))
+
+
+def _duration(seconds):
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}h {m:02d}m" if h else f"{m}m {s:02d}s"
 
 
 __all__ = ["train", "TrainResult", "TrainingError", "LayerwiseSGD", "make_optimizer", "make_strategy", "Checkpointer",
-           "Validation", "read_latest_checkpoint", "save_model_atomically"]
+           "Validation", "read_latest_checkpoint", "save_model_atomically", "save_inference_model", "check_run_config",
+           "clear_run"]

@@ -179,14 +179,44 @@ def for_tfds(path, *, what="image"):
     return (path.read_bytes() if raw_ok else array), array
 
 
+#: Seconds to wait for a download host before saying it cannot be reached.
+PROBE_TIMEOUT = 5.0
+
+
+class DownloadUnavailableError(ConnectionError):
+    """A builder needs a download whose host cannot be reached; the message names ``--manual_dir``."""
+
+
+def check_reachable(urls, what="the data", timeout=PROBE_TIMEOUT):
+    """Fails within ``timeout`` seconds if a host of ``urls`` cannot be reached (instead of TFDS's minutes of retries)."""
+    import socket
+    import urllib.parse
+
+    flat = list(urls.values()) if isinstance(urls, dict) else [urls] if isinstance(urls, str) else list(urls)
+    for url in flat:
+        parsed = urllib.parse.urlsplit(url)
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        try:
+            socket.create_connection((parsed.hostname, port), timeout=timeout).close()
+        except OSError as e:
+            raise DownloadUnavailableError(
+                f"cannot download {what}: {parsed.hostname}:{port} is unreachable ({e.__class__.__name__}: {e}). "
+                f"Offline, pass a local copy with --manual_dir=<folder> (see the builder's README)"
+            ) from None
+
+
 def manual_or_download(dl_manager, urls):
-    """The manual dir when the user gave a non-empty one, else ``dl_manager.download_and_extract(urls)``."""
+    """The manual dir when the user gave a non-empty one, else ``dl_manager.download_and_extract(urls)``.
+
+    A download host that cannot be reached fails within seconds, naming ``--manual_dir``.
+    """
     try:
         manual = dl_manager.manual_dir
         if manual is not None and pathlib.Path(manual).is_dir() and any(pathlib.Path(manual).iterdir()):
             return pathlib.Path(manual), True
     except AssertionError:  # TFDS: manual dir missing or empty
         pass
+    check_reachable(urls)
     return dl_manager.download_and_extract(urls), False
 
 

@@ -84,7 +84,9 @@ class Builder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         else:
           raise FileNotFoundError(f"DIV2K: neither {base / inner} nor {base / archive}.zip found")
     else:
-      extracted = dl_manager.download_and_extract({k: f"{_DL}{a}.zip" for k, (a, _) in archives.items()})
+      urls = {k: f"{_DL}{a}.zip" for k, (a, _) in archives.items()}
+      sr_io.check_reachable(urls, "DIV2K")
+      extracted = dl_manager.download_and_extract(urls)
       folders = {k: pathlib.Path(extracted[k]) / inner for k, (_, inner) in archives.items()}
     return {
         tfds_split: self._generate_examples(folders[f"{split}_hr"], folders.get(f"{split}_lr"))

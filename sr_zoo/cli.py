@@ -1,0 +1,137 @@
+"""What ``train.py`` and ``evaluate.py`` share as command-line tools: one-line errors, flag checks, ``--help``.
+
+Every mistake ends in one line on stderr naming the flag or file, and a non-zero exit
+code; ``--help`` prints the tool's usage and exits 0. ``SR_ZOO_DEBUG=1`` shows full
+tracebacks instead.
+
+>>> from sr_zoo import cli
+>>> cli.run(main, __doc__)          # instead of absl's app.run(main)
+"""
+
+import contextlib
+import os
+import sys
+
+HELP_FLAGS = ("--help", "-h", "-?", "--helpshort", "--helpfull")
+
+
+class FlagError(ValueError):
+    """A flag's value is wrong; the message names the flag."""
+
+
+def fail(tool, message, code=2, hint=True):
+    """Prints ``tool: error: message`` (one line) and exits with ``code``."""
+    message = " ".join(str(message).split())  # one line, whatever the message was made of
+    print(f"{tool}: error: {message}" + (" (see --help)" if hint else ""), file=sys.stderr)
+    sys.exit(code)
+
+
+def run(main, doc):
+    """``absl.app.run(main)`` with ``--help`` exiting 0 and flag-parsing errors on one line."""
+    from absl import app, flags
+
+    tool = os.path.basename(sys.argv[0]) or "sr_zoo"
+    if any(arg in HELP_FLAGS for arg in sys.argv[1:]):
+        print((doc or "").strip() + "\n")
+        full = "--helpfull" in sys.argv[1:]
+        print(flags.FLAGS if full else flags.FLAGS.main_module_help())
+        sys.exit(0)
+
+    def parse(argv):
+        try:
+            return flags.FLAGS(argv)
+        except flags.Error as e:
+            fail(tool, e)
+
+    app.run(main, flags_parser=parse)
+
+
+@contextlib.contextmanager
+def one_line_errors(tool, debug=False):
+    """Turns the library's expected errors into one line on stderr and an exit code.
+
+    Flag and input errors exit 2; training that stopped (NaN loss, another run in the folder) exits 1.
+    """
+    if debug:
+        yield
+        return
+    from sr_zoo.training import TrainingError
+
+    try:
+        yield
+    except FlagError as e:
+        fail(tool, e)
+    except TrainingError as e:
+        print(f"{tool}: training stopped: {' '.join(str(e).split())}", file=sys.stderr)
+        sys.exit(1)
+    except (ValueError, FileNotFoundError, OSError) as e:
+        fail(tool, e, hint=False)
+
+
+def parse_options(items, flag):
+    """``['filters=4', 'res_scale=0.1']`` -> ``{'filters': 4, 'res_scale': 0.1}`` (ints, floats, bools, None, text)."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise FlagError(f"{flag}: expected key=value, got {item!r}")
+        out[key.strip()] = _literal(value.strip())
+    return out
+
+
+def _literal(text):
+    lowered = text.lower()
+    if lowered in ("none", "null"):
+        return None
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def check_recipe_flags(recipe, *, hr_patch_size=None, checkpoint_every=None):
+    """Rejects values that would fail late (or silently train to NaN), naming the flag."""
+    positive = {
+        "learning_rate": recipe.learning_rate, "batch_size": recipe.batch_size, "epochs": recipe.epochs,
+        "steps_per_epoch": recipe.steps_per_epoch, "scale": recipe.scale,
+    }
+    for name, value in positive.items():
+        if value is None or value <= 0:
+            raise FlagError(f"--{name} must be positive, got {value}")
+    if recipe.lr_schedule == "step" and not (recipe.lr_decay_steps and recipe.lr_decay_steps > 0):
+        raise FlagError(f"--lr_decay_steps must be positive with --lr_schedule=step, got {recipe.lr_decay_steps}")
+    if recipe.lr_schedule in ("step", "plateau") and not 0 < recipe.lr_decay_factor <= 1:
+        raise FlagError(f"--lr_decay_factor must be in (0, 1], got {recipe.lr_decay_factor}")
+    if recipe.min_learning_rate < 0 or (recipe.lr_schedule == "cosine" and recipe.min_learning_rate > recipe.learning_rate):
+        raise FlagError(f"--min_learning_rate must be between 0 and --learning_rate, got {recipe.min_learning_rate}")
+    if recipe.reconstruction_lr_multiplier <= 0:
+        raise FlagError(f"--reconstruction_lr_multiplier must be positive, got {recipe.reconstruction_lr_multiplier}")
+    if hr_patch_size is not None and (hr_patch_size < recipe.scale or hr_patch_size % recipe.scale):
+        raise FlagError(
+            f"--patch_size={hr_patch_size} (HR side) must be a positive multiple of --scale={recipe.scale}; "
+            f"or give the LR side with --lr_patch_size"
+        )
+    if recipe.lr_patch_size is not None and recipe.lr_patch_size <= 0:
+        raise FlagError(f"--lr_patch_size must be positive, got {recipe.lr_patch_size}")
+    if checkpoint_every is not None and checkpoint_every < 0:
+        raise FlagError(f"--checkpoint_every must be 0 (epoch ends only) or positive, got {checkpoint_every}")
+    if not recipe.datasets:
+        raise FlagError("--datasets is empty")
+
+
+def parse_int_list(values, flag):
+    """``['2', '3']`` -> ``[2, 3]``; a non-integer or non-positive item names the flag."""
+    out = []
+    for v in values:
+        try:
+            n = int(str(v).strip())
+        except ValueError:
+            raise FlagError(f"{flag}: {v!r} is not an integer") from None
+        if n <= 0:
+            raise FlagError(f"{flag}: {n} must be positive")
+        out.append(n)
+    return out
