@@ -42,6 +42,8 @@ class FolderPairs(keras.utils.PyDataset):
       seed: integer seed of the stream.
       steps_per_epoch: batches per epoch (default: one patch per image).
       boundary: imresize border rule, ``'symmetric'`` (current MATLAB) or ``'replicate'``.
+      pyramid_levels: LapSRN's targets: with ``L > 1`` levels the HR of a batch is a tuple of
+        ``L`` images, level ``i`` being the HR shrunk by ``2 ** (L - 1 - i)`` (MATLAB bicubic).
       **kwargs: ``workers``, ``use_multiprocessing``, ``max_queue_size`` of ``keras.utils.PyDataset``.
 
     Unreadable files and images smaller than the HR patch are skipped with a
@@ -49,7 +51,7 @@ class FolderPairs(keras.utils.PyDataset):
     """
 
     def __init__(self, folders, *, scale, batch_size, patch_size=None, lr_patch_size=None, channels=1,
-                 augment=True, seed=0, steps_per_epoch=None, boundary="symmetric", **kwargs):
+                 augment=True, seed=0, steps_per_epoch=None, boundary="symmetric", pyramid_levels=1, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(scale, (int, np.integer)) or isinstance(scale, bool) or scale < 1:
             raise ValueError(f"scale must be a positive integer, got {scale!r}")
@@ -69,6 +71,7 @@ class FolderPairs(keras.utils.PyDataset):
         self.seed = int(seed)
         self.boundary = boundary
         self.epoch = 0
+        self.pyramid_levels = int(pyramid_levels)
         self.names, self.hr, self.lr = self._load(folders)
         self.steps = int(steps_per_epoch) if steps_per_epoch else max(1, len(self.hr) // self.batch_size)
 
@@ -125,4 +128,9 @@ class FolderPairs(keras.utils.PyDataset):
             lr, hr = self.pair(index, y, x, t)
             lrs.append(lr)
             hrs.append(hr)
-        return self._to_output(lrs), self._to_output(hrs)
+        hr = self._to_output(hrs)
+        if self.pyramid_levels > 1:
+            levels = self.pyramid_levels
+            shrunk = [np.stack([imresize(h, 1 / 2 ** (levels - 1 - i)) for h in hr]) for i in range(levels - 1)]
+            return self._to_output(lrs), tuple(shrunk) + (hr,)
+        return self._to_output(lrs), hr
