@@ -1,5 +1,6 @@
 """Keras 3 multi-backend: every architecture trains under JAX and PyTorch without TensorFlow
-installed, and the ``.keras`` files it writes load under TensorFlow with the same outputs.
+installed, and the ``.keras`` files it writes load under TensorFlow with the same outputs; the
+Keras metrics, the perceptual loss and ``upscale`` run there too.
 
 Each backend runs in a subprocess (``KERAS_BACKEND`` is fixed at import) whose
 ``sys.meta_path`` makes ``import tensorflow`` fail, as on a machine without it.
@@ -74,6 +75,15 @@ TRAIN = textwrap.dedent(
         model.save(f"{out}/{stem}.keras")
         np.savez(f"{out}/{stem}.npz", x=x, y=np.asarray(y))
         report[stem] = [float(v) for v in history.history["loss"]]
+    hr_u8 = rng.integers(0, 256, (2, 24, 20, 3), dtype=np.uint8)
+    sr_u8 = np.clip(hr_u8 + rng.integers(-9, 10, hr_u8.shape), 0, 255).astype(np.uint8)
+    for name in ("PSNR", "SSIM"):
+        metric = getattr(sr_zoo.metrics, name)(crop_border=2)
+        metric.update_state(hr_u8 / 255.0, sr_u8 / 255.0)
+        report[name] = float(metric.result())
+    np.savez(f"{out}/metric_images.npz", hr=hr_u8, sr=sr_u8)
+    vgg = sr_zoo.losses.PerceptualLoss("vgg16", layer="block2_conv2", weights=None)
+    report["perceptual"] = float(vgg(hr_u8 / 255.0, sr_u8 / 255.0))
     import sr_zoo.pretrained
     image = rng.integers(0, 256, (20, 24, 4), dtype=np.uint8)  # RGBA: Y model, bicubic chroma and alpha
     np.save(f"{out}/upscaled.npy", sr_zoo.upscale(sr_zoo.pretrained.load("espcn_x3"), image, tile=9))
@@ -107,6 +117,12 @@ def test_every_architecture_trains_without_tensorflow_and_loads_under_tensorflow
     assert report.pop("tf_data_error") == (
         "sr_zoo.data.train_dataset needs TensorFlow, which is not installed: pip install tensorflow tensorflow-datasets")
     assert keras.backend.backend() == "tensorflow"
+    images = np.load(tmp_path / "metric_images.npz")
+    assert report.pop("PSNR") == pytest.approx(np.mean([sr_zoo.metrics.psnr(h, s, crop_border=2)
+                                                        for h, s in zip(images["hr"], images["sr"])]), abs=1e-3)
+    assert report.pop("SSIM") == pytest.approx(np.mean([sr_zoo.metrics.ssim(h, s, crop_border=2)
+                                                        for h, s in zip(images["hr"], images["sr"])]), abs=1e-4)
+    assert np.isfinite(report.pop("perceptual"))
     for stem, _, _ in ARCHITECTURES:
         losses = report[stem]
         assert len(losses) == 2 and all(np.isfinite(losses)), (stem, losses)
