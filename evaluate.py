@@ -18,7 +18,7 @@ import os
 from absl import flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model", "bicubic", "'bicubic', a .keras model file, or a pretrained model name.")
+flags.DEFINE_string("model", "bicubic", "'bicubic', .keras model files or pretrained model names (comma-separated).")
 flags.DEFINE_list("datasets", ["set5", "set14", "b100"],
                   "Benchmarks: set5, set14, b100, urban100, div2krk[/config], or folders of paired LR/HR images.")
 flags.DEFINE_list("scales", None, "Scales to evaluate; default: the model's scale (bicubic: 2,3,4).")

@@ -13,8 +13,17 @@ from sr_zoo import metrics, paths
 from sr_zoo.image import imresize, rgb_to_y, rgb_to_ycbcr, ycbcr_to_rgb
 from sr_zoo import losses, models
 from sr_zoo.inference import upscale
-from sr_zoo import pretrained
+from sr_zoo.deploy import upscale_video  # PyAV is imported on first call
 
 __version__ = "0.1.0"
 
-__all__ = ["imresize", "rgb_to_ycbcr", "ycbcr_to_rgb", "rgb_to_y", "metrics", "paths", "losses", "models", "upscale", "pretrained"]
+__all__ = ["imresize", "rgb_to_ycbcr", "ycbcr_to_rgb", "rgb_to_y", "metrics", "paths", "losses", "models", "upscale", "upscale_video", "pretrained"]
+
+
+def __getattr__(name):
+    # Imported on first use: `python -m sr_zoo.pretrained` must not find it imported already.
+    if name == "pretrained":
+        import importlib
+
+        return importlib.import_module("sr_zoo.pretrained")
+    raise AttributeError(f"module 'sr_zoo' has no attribute {name!r}")

@@ -316,6 +316,8 @@ def evaluate(methods, benchmarks, scales, *, data_dir=None, tfds_data_dir=None, 
             pairs = load_pairs(benchmark, scale, data_dir, tfds_data_dir)
             crop = scale if crop_border is None else int(crop_border)
             for method, fn in methods.items():
+                if getattr(fn, "scale", scale) != scale:  # a model is measured at its own scale only
+                    continue
                 per_image = []
                 elapsed = 0.0
                 for pair in pairs:
@@ -442,6 +444,7 @@ def model_upscaler(model, *, tile=None):
             raise ValueError(f"the model upscales x{model_scale}, not x{scale}; pass --scales={model_scale}")
         return inference.upscale(model, lr, tile=tile)
 
+    fn.scale = model_scale
     return fn, model_scale
 
 
@@ -464,22 +467,37 @@ def load_model(spec):
 
 
 def methods_from_flag(spec, *, scales=None, self_ensemble=False, tile=None):
-    """Turns ``--model`` into the methods to compare (bicubic first), the scales and a label."""
+    """Turns ``--model`` into the methods to compare (bicubic first), the scales and a label.
+
+    ``spec`` is ``bicubic``, a ``.keras`` path or a pretrained name, or several of them separated by
+    commas; each model is measured at its own scale.
+    """
     methods = {"bicubic": bicubic}
-    if spec == "bicubic":
+    specs = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec) if s.strip()]
+    models_ = [s for s in specs if s != "bicubic"]
+    if not models_:
         scales = [int(s) for s in scales] if scales else [2, 3, 4]
         return methods, scales, "bicubic (MATLAB)"
-    model, label = load_model(spec)
-    fn, model_scale = model_upscaler(model, tile=tile)
-    scales = [int(s) for s in scales] if scales else [model_scale]
-    if any(s != model_scale for s in scales):
-        raise ValueError(f"{label} upscales x{model_scale}; --scales={','.join(map(str, scales))} asks for others")
-    name = pathlib.Path(spec).stem if os.path.exists(spec) else spec
-    if self_ensemble:
-        methods[name + "+"] = globals()["self_ensemble"](fn)
-    else:
-        methods[name] = fn
-    return methods, scales, label
+    labels, model_scales = [], []
+    for one in models_:
+        model, label = load_model(one)
+        fn, model_scale = model_upscaler(model, tile=tile)
+        name = pathlib.Path(one).stem if os.path.exists(one) else one
+        if self_ensemble:
+            fn_e = globals()["self_ensemble"](fn)
+            fn_e.scale = model_scale
+            methods[name + "+"] = fn_e
+        else:
+            methods[name] = fn
+        labels.append(label)
+        model_scales.append(model_scale)
+    scales = [int(s) for s in scales] if scales else sorted(set(model_scales))
+    unused = [s for s in scales if s not in model_scales]
+    if unused:
+        raise ValueError(f"{', '.join(labels)} upscale{'s' if len(labels) == 1 else ''} "
+                         f"x{'/x'.join(map(str, sorted(set(model_scales))))}; --scales={','.join(map(str, scales))} "
+                         f"asks for x{'/x'.join(map(str, unused))}")
+    return methods, scales, ", ".join(labels)
 
 
 class ImageSaver:

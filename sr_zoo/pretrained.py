@@ -1,48 +1,317 @@
-"""Pretrained zoo models shipped inside the package (``sr_zoo/weights/*.keras``).
+"""The pretrained zoo: ``.keras`` files shipped in ``sr_zoo/weights/`` with a manifest.
 
-Each entry records how it was trained (``train.py`` flags) and what it
-measured on Set5 (Y channel, crop = scale) when it was made; ``evaluate.py
---model=NAME`` measures it again.
+Each manifest entry records the architecture and config, the training data, the exact
+``train.py`` command (backend and device), steps, wall time, the file's sha256 and the
+Set5 / Set14 / B100 Y-PSNR / SSIM measured when it was published (crop = scale, MATLAB LR
+images), beside the paper's numbers. Files hold the inference model only (no optimizer).
 
->>> sr_zoo.pretrained.available()
-{'espcn_x3': {...}}
->>> model = sr_zoo.pretrained.load("espcn_x3")
->>> hr = sr_zoo.upscale(model, lr_uint8)
+>>> import sr_zoo
+>>> sr_zoo.pretrained.available()["espcn_x3"]["measured"]["set5"]
+>>> model = sr_zoo.pretrained.load("espcn_x3")         # checks the sha256 first
+>>> sr = sr_zoo.upscale(model, lr_uint8)
+
+Command line::
+
+    python -m sr_zoo.pretrained                          # the zoo as a table (shipped and still to train)
+    python -m sr_zoo.pretrained --markdown               # the README's table
+    python -m sr_zoo.pretrained --update_readme          # writes it into README.md
+    python -m sr_zoo.pretrained publish espcn_x3 runs/espcn_x3   # measure a run's best.keras and ship it
+    python -m sr_zoo.pretrained figure docs/zoo_crops.png        # the README's comparison figure
 """
 
+import hashlib
 import json
+import os
 import pathlib
+import sys
 
 WEIGHTS_DIR = pathlib.Path(__file__).resolve().parent / "weights"
+MANIFEST = WEIGHTS_DIR / "manifest.json"
+BENCHMARKS = ("set5", "set14", "b100")
+PROTOCOL = "Y channel (MATLAB rgb2ycbcr), crop = scale pixels, MATLAB bicubic LR images (SelfExSR)"
 
 
-def _registry():
-    """Reads ``weights/<name>.json`` beside each ``weights/<name>.keras``."""
-    out = {}
-    for meta in sorted(WEIGHTS_DIR.glob("*.json")):
-        if meta.with_suffix(".keras").exists():
-            out[meta.stem] = json.loads(meta.read_text())
-    return out
+class IntegrityError(ValueError):
+    """A shipped file does not match the sha256 its manifest entry records."""
+
+
+def manifest():
+    """The whole manifest: name -> entry (shipped models only)."""
+    if not MANIFEST.exists():
+        return {}
+    return json.loads(MANIFEST.read_text())
 
 
 def available():
-    """Name -> metadata (model, scale, channels, training command, measured Set5 PSNR/SSIM)."""
-    return _registry()
+    """Name -> manifest entry of every shipped model whose file is present."""
+    return {name: entry for name, entry in manifest().items() if (WEIGHTS_DIR / entry["file"]).exists()}
 
 
 def path(name):
-    """Path of the bundled ``.keras`` file of ``name``."""
-    registry = _registry()
-    if name not in registry:
-        known = ", ".join(sorted(registry)) or "none bundled"
+    """Path of the shipped ``.keras`` file of ``name``."""
+    entries = available()
+    if name not in entries:
+        known = ", ".join(sorted(entries)) or "none shipped"
         raise ValueError(f"unknown pretrained model {name!r}; available: {known} (or pass a .keras file path)")
-    return WEIGHTS_DIR / f"{name}.keras"
+    return WEIGHTS_DIR / entries[name]["file"]
+
+
+def sha256(file):
+    digest = hashlib.sha256()
+    with open(file, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify(name):
+    """Raises :class:`IntegrityError` unless the file's sha256 is the manifest's."""
+    file = path(name)
+    expected = available()[name]["sha256"]
+    actual = sha256(file)
+    if actual != expected:
+        raise IntegrityError(
+            f"{file}: sha256 {actual[:16]}... does not match the manifest's {expected[:16]}...; the file is "
+            f"corrupt or was replaced (reinstall sr_zoo)"
+        )
+    return file
 
 
 def load(name):
-    """Loads the pretrained model ``name`` as a ``keras.Model``."""
+    """The pretrained model ``name`` as an uncompiled ``keras.Model``, after checking its sha256."""
     import keras
 
     import sr_zoo  # noqa: F401  (registers the zoo's layers)
 
-    return keras.models.load_model(path(name))
+    return keras.models.load_model(verify(name), compile=False)
+
+
+# ----------------------------------------------------------------------------- publishing
+
+
+def _device():
+    import keras
+
+    backend = keras.backend.backend()
+    gpus = []
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+    return backend, (f"GPU x{len(gpus)}" if gpus else f"CPU ({os.cpu_count()} cores)")
+
+
+def _training_record(zoo_model, run_dir):
+    run_dir = pathlib.Path(run_dir)
+    run_config = json.loads((run_dir / "run_config.json").read_text())
+    state = json.loads((run_dir / "checkpoints" / "latest.json").read_text())
+    planned = run_config["epochs"] * run_config["steps_per_epoch"]
+    command = zoo_model.command()
+    if run_config.get("warm_start"):
+        command += f" --warm_start={run_config['warm_start']}"
+    backend, device = _device()
+    curve = state.get("callbacks", {}).get("validation", {}).get("curve", [])
+    return {
+        "data": ", ".join(pathlib.Path(d).name if "/" in d else d for d in run_config["datasets"]),
+        "command": command,
+        "backend": backend,
+        "device": device,
+        "steps": int(state["global_step"]),
+        "steps_planned": planned,
+        "batch_size": run_config["batch_size"],
+        "wall_seconds": state.get("train_seconds"),
+        "warm_start": run_config.get("warm_start"),
+        # a shipped model warm-started from its own earlier version: name which one
+        "warm_start_sha256": manifest().get(run_config.get("warm_start") or "", {}).get("sha256"),
+        "validation_curve": {"benchmark": "set5", "epoch_psnr": curve},
+        "changes_from_paper": zoo_model.changes,
+    }
+
+
+def publish(name, source, *, data_dir=None, training=None):
+    """Measures ``source`` (a run folder's ``best.keras`` or a ``.keras`` file) and ships it as ``name``.
+
+    Writes ``weights/<name>.keras`` (inference model only) and the manifest entry. ``training``
+    overrides the training record (default: read from the run folder's checkpoint state).
+    """
+    import keras
+
+    from sr_zoo import evaluation, models, recipes
+
+    zoo_model = recipes.zoo(name)
+    source = pathlib.Path(source)
+    file = source / "best.keras" if source.is_dir() else source
+    model = keras.models.load_model(file, compile=False)
+    info = models.describe(model)
+    if info.scale != zoo_model.scale or info.channels != zoo_model.channels:
+        raise ValueError(f"{file} is x{info.scale} with {info.channels} channels; {name} is x{zoo_model.scale} "
+                         f"with {zoo_model.channels}")
+    methods = {"bicubic": evaluation.bicubic, name: evaluation.model_upscaler(model)[0]}
+    scores = evaluation.evaluate(methods, list(BENCHMARKS), [zoo_model.scale], data_dir=data_dir)
+    measured = {"protocol": PROTOCOL, "bicubic": {}}
+    for s in scores:
+        target = measured if s.method == name else measured["bicubic"]
+        target[s.benchmark] = {"psnr": round(s.psnr, 4), "ssim": round(s.ssim, 5)}
+    if training is None:
+        training = _training_record(zoo_model, source) if source.is_dir() else {}
+    out = WEIGHTS_DIR / f"{name}.keras"
+    from sr_zoo.training import save_model_atomically
+
+    save_model_atomically(model, out)
+    entry = {
+        "model": zoo_model.model,
+        "preset": zoo_model.preset,
+        "scale": zoo_model.scale,
+        "channels": zoo_model.channels,
+        "config": model.get_config()["name"],
+        "parameters": int(model.count_params()),
+        "gmacs_per_1080p_frame": round(info.macs_per_lr_pixel * (1920 // info.scale) * (1080 // info.scale) / 1e9, 3),
+        "file": out.name,
+        "sha256": sha256(out),
+        "bytes": out.stat().st_size,
+        "training": training,
+        "measured": measured,
+        "paper": zoo_model.paper,
+        "paper_source": zoo_model.paper_source,
+    }
+    entries = manifest()
+    entries[name] = entry
+    entries = {k: entries[k] for k in sorted(entries, key=lambda k: list(recipes.ZOO).index(k) if k in recipes.ZOO else 99)}
+    tmp = MANIFEST.with_name(".manifest.json.tmp")
+    tmp.write_text(json.dumps(entries, indent=1) + "\n")
+    os.replace(tmp, MANIFEST)
+    return entry
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+def status(entry):
+    """``'meets the paper'`` or the largest gap below the paper's numbers, in dB."""
+    gaps = [entry["paper"][b] - entry["measured"][b]["psnr"] for b in BENCHMARKS
+            if entry["paper"].get(b) is not None and b in entry["measured"]]
+    worst = max(gaps, default=None)
+    if worst is None:
+        return "no paper number"
+    return "meets the paper" if worst <= 0.005 else f"{worst:.2f} dB below the paper"
+
+
+def table(markdown=True):
+    """The zoo table: every zoo model (shipped or not), ours / paper / bicubic Y-PSNR, size and cost."""
+    from sr_zoo import recipes
+
+    entries = available()
+    header = ["Model", "Params", "GMACs / 1080p frame", "Set5", "Set14", "B100", "Trained", "Status"]
+    rows = []
+    for name, z in recipes.ZOO.items():
+        e = entries.get(name)
+        if e is None:
+            paper = ["– / " + (f"{z.paper[b]:.2f}" if z.paper.get(b) else "–") + " / –" for b in BENCHMARKS]
+            rows.append([f"`{name}`", "", "", *paper, "not trained yet", ""])
+            continue
+        cells = []
+        for b in BENCHMARKS:
+            ours = e["measured"][b]["psnr"]
+            paper = e["paper"].get(b)
+            cells.append(f"**{ours:.2f}** / {paper:.2f} / {e['measured']['bicubic'][b]['psnr']:.2f}" if paper else
+                         f"**{ours:.2f}** / – / {e['measured']['bicubic'][b]['psnr']:.2f}")
+        t = e.get("training", {})
+        steps = t.get("steps")
+        done = "" if not steps or steps >= t.get("steps_planned", steps) else f" of {t['steps_planned'] // 1000}k"
+        hours = f", {t['wall_seconds'] / 3600:.1f} h" if t.get("wall_seconds") else ""
+        trained = f"{t.get('data', '?')}, {steps // 1000 if steps else '?'}k{done} steps{hours}, {t.get('device', '?')}"
+        rows.append([f"`{name}`", f"{e['parameters']:,}", f"{e['gmacs_per_1080p_frame']:.1f}", *cells, trained, status(e)])
+    if not markdown:
+        widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+        return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths)) for r in [header] + rows)
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * 3 + [":---:"] * 3 + ["---"] * 2) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    lines.append("")
+    lines.append(f"PSNR in dB, ours / paper / bicubic; {PROTOCOL}. GMACs for an output frame of 1920x1080.")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- the figure
+
+FIGURE_CROPS = (("set5", "butterfly", (96, 96)), ("set14", "zebra", (240, 330)))  # (benchmark, image, HR top-left)
+
+
+def figure(out_path, names=None, crop=96, zoom=2, data_dir=None):
+    """Writes a PNG comparing the same HR crops: bicubic and each model per scale, then HR."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from sr_zoo import evaluation, inference
+
+    names = list(names or available())
+    scales = sorted({available()[n]["scale"] for n in names})
+    columns = []  # (label, scale, model or None)
+    for s in scales:
+        columns.append((f"bicubic x{s}", s, None))
+        columns += [(n, s, load(n)) for n in names if available()[n]["scale"] == s]
+    columns.append(("HR", None, None))
+    label_h, tile = 16, crop * zoom
+    sheet = Image.new("RGB", (tile * len(columns), (tile + label_h) * len(FIGURE_CROPS)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for row, (benchmark, image, (top, left)) in enumerate(FIGURE_CROPS):
+        y0 = row * (tile + label_h)
+        for col, (label, scale, model) in enumerate(columns):
+            pairs = evaluation.load_pairs(benchmark, scale or scales[0], data_dir)
+            pair = next(p for p in pairs if p.name == image)
+            if label == "HR":
+                out = pair.hr
+            elif model is None:
+                out = evaluation.bicubic(pair.lr, scale)
+            else:
+                out = inference.upscale(model, pair.lr)
+            patch = np.atleast_3d(out)[top: top + crop, left: left + crop]
+            patch = np.repeat(patch, 3, axis=-1) if patch.shape[-1] == 1 else patch
+            sheet.paste(Image.fromarray(patch).resize((tile, tile), Image.NEAREST), (col * tile, y0 + label_h))
+            draw.text((col * tile + 3, y0 + 2), label if row == 0 or col == 0 else label, fill="black")
+    pathlib.Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(out_path)
+    return out_path
+
+
+README_START = "<!-- zoo-table:start"
+README_END = "<!-- zoo-table:end -->"
+
+
+def update_readme(readme):
+    """Replaces the README's zoo table (between its zoo-table markers) with :func:`table`."""
+    readme = pathlib.Path(readme)
+    text = readme.read_text()
+    if README_START not in text or README_END not in text:
+        raise ValueError(f"{readme}: no zoo-table markers ({README_START} ... {README_END})")
+    start = text.index("\n", text.index(README_START)) + 1
+    end = text.index(README_END)
+    readme.write_text(text[:start] + table(markdown=True) + "\n" + text[end:])
+    return readme
+
+
+def main(argv=None):
+    from sr_zoo import cli
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if any(a in cli.HELP_FLAGS for a in argv):
+        print(__doc__.strip())
+        return 0
+    with cli.one_line_errors("sr_zoo.pretrained"):
+        if not argv or argv == ["--markdown"]:
+            print(table(markdown=bool(argv)))
+        elif argv[0] == "publish" and len(argv) == 3:
+            entry = publish(argv[1], argv[2])
+            print(f"published {argv[1]}: Set5 {entry['measured']['set5']['psnr']:.2f} dB ({status(entry)})")
+        elif argv[0] == "--update_readme" and len(argv) <= 2:
+            from sr_zoo import paths
+
+            print(f"updated {update_readme(argv[1] if len(argv) == 2 else paths.PROJECT_ROOT / 'README.md')}")
+        elif argv[0] == "figure" and len(argv) == 2:
+            print(f"wrote {figure(argv[1])}")
+        else:
+            raise cli.FlagError(f"unexpected arguments: {' '.join(argv)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -699,17 +699,18 @@ def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None,
         return None
     if restart:
         clear_run(output_dir)
+    check_run_config(output_dir, run_config, write=False)
+    state = read_latest_checkpoint(output_dir)
+    if state is None and warm_start:  # before anything is written: a bad --warm_start leaves no folder
+        _warm_start(model, warm_start)
     output_dir.mkdir(parents=True, exist_ok=True)
     check_run_config(output_dir, run_config)
-    state = read_latest_checkpoint(output_dir)
     start_step = 0
     if state is not None:
         model.load_weights(state["weights_path"])
         start_step = int(state["global_step"])
         print(f"Resuming from {state['weights_path']} at step {start_step} "
               f"(epoch {state['epoch']} + {state['step_in_epoch']} steps, lr {current_learning_rate(optimizer):.3g})")
-    elif warm_start:
-        _warm_start(model, warm_start)
     if start_step >= recipe.epochs * recipe.steps_per_epoch:
         print(f"{output_dir} already finished {start_step} steps")
 

@@ -1,13 +1,16 @@
-"""Command line: super-resolve an image file or a folder of images.
+"""Command line: super-resolve an image file, a folder of images or a video.
 
     python -m sr_zoo.upscale --model=espcn_x3 photo.png photo_x3.png
     python -m sr_zoo.upscale --model=runs/edsr_x4/best.keras photos/ photos_x4/
+    python -m sr_zoo.upscale --model=espcn_x3 clip.mp4 clip_x3.mp4 --crf=18
 
 ``--model`` is a pretrained name (``sr_zoo.pretrained.available()``) or a
 ``.keras`` file. Images of any size are accepted; large ones are processed in
 overlapping tiles (``--tile`` forces a tile size). A folder is processed file
 by file with a progress bar; outputs keep their names (as PNG) and a file that
-cannot be read is reported and skipped.
+cannot be read is reported and skipped. A video (by its extension) is decoded,
+upscaled in batches and encoded with FFmpeg through PyAV, keeping its frame
+rate and audio (``sr_zoo.upscale_video``).
 
 In Python, ``sr_zoo.upscale(model, image)`` is the function this wraps.
 """
@@ -18,41 +21,74 @@ import sys
 import types
 
 IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v")
+PROG = "python -m sr_zoo.upscale"
 
 
-def _run(argv):
-    from absl import app, flags
+def _parser():
+    from sr_zoo.deploy.cli import ArgumentParser
 
-    flags.DEFINE_string("model", None, "Pretrained model name or .keras file.", required=True)
-    flags.DEFINE_integer("tile", None, "Tile size in LR pixels (default: automatic).")
-    flags.DEFINE_bool("overwrite", False, "Replace existing output files.")
-    app.run(_main, argv=argv)
+    p = ArgumentParser(prog=PROG, description=__doc__.split("\n\n", 1)[1], formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+    p.add_argument("input", help="image file, folder of images, or video file (" + " ".join(VIDEO_SUFFIXES) + ")")
+    p.add_argument("output", help="image file, folder, or video file")
+    p.add_argument("--model", required=True, help="pretrained model name or .keras file")
+    p.add_argument("--tile", type=int, help="tile size in LR pixels (default: automatic)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    video = p.add_argument_group("video")
+    video.add_argument("--codec", default="libx264", help="FFmpeg encoder (default: libx264, H.264; libx264rgb with --crf=0 is lossless RGB)")
+    video.add_argument("--crf", type=int, default=18, help="quality for x264/x265/VPx encoders, lower is better, 0 is lossless (default: 18)")
+    video.add_argument("--batch_size", type=int, default=4, help="frames per model call (default: 4)")
+    p.add_argument("--verbose", action="store_true", help="keep TensorFlow's start-up log lines")
+    return p
 
 
 def _main(argv):
-    from absl import app, flags
+    from sr_zoo.deploy.cli import CliError, load_model, start_tensorflow
 
-    FLAGS = flags.FLAGS
-    if len(argv) != 3:
-        raise app.UsageError("usage: python -m sr_zoo.upscale --model=NAME_OR_PATH INPUT OUTPUT")
-    source, target = pathlib.Path(argv[1]), pathlib.Path(argv[2])
+    args = _parser().parse_args(argv)
+    source, target = pathlib.Path(args.input), pathlib.Path(args.output)
+    if args.tile is not None and args.tile <= 0:
+        raise CliError(f"--tile must be a positive number of LR pixels, got {args.tile}")
     if not source.exists():
-        raise app.UsageError(f"input not found: {source}")
-    from sr_zoo import evaluation
+        raise CliError(f"input not found: {source}")
+    is_video = source.is_file() and source.suffix.lower() in VIDEO_SUFFIXES
+    if is_video:
+        if target.suffix.lower() not in VIDEO_SUFFIXES:
+            raise CliError(f"output {target} must end in a video extension ({', '.join(VIDEO_SUFFIXES)})")
+        if args.batch_size < 1:
+            raise CliError(f"--batch_size must be >= 1, got {args.batch_size}")
+        if not 0 <= args.crf <= 63:
+            raise CliError(f"--crf must be in 0..63, got {args.crf}")
+    elif source.is_file() and target.suffix.lower() not in IMAGE_SUFFIXES:
+        raise CliError(f"output {target} has no image extension ({', '.join(IMAGE_SUFFIXES)})")
+    elif source.is_dir() and target.exists() and not target.is_dir():
+        raise CliError(f"output {target} is a file; a folder input needs an output folder")
+    if source.is_file() and target.exists() and not args.overwrite:
+        raise CliError(f"output exists: {target} (use --overwrite)")
+    if source.is_dir() and not any(p.suffix.lower() in IMAGE_SUFFIXES for p in source.iterdir()):
+        raise CliError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {source}")
+    model, label = load_model(args.model)
+    start_tensorflow()
+    if is_video:
+        from sr_zoo.deploy import video
 
-    try:
-        model, label = evaluation.load_model(FLAGS.model)
-    except (ValueError, FileNotFoundError) as e:
-        raise app.UsageError(str(e)) from None
+        try:
+            stats = video.upscale_video(
+                model, source, target, codec=args.codec, crf=args.crf, batch_size=args.batch_size,
+                overwrite=args.overwrite, tile=args.tile,
+            )
+        except ValueError as e:
+            raise CliError(str(e)) from None
+        print(f"{source} -> {target} ({stats['frames']} frames, {stats['frames_per_second']:.2f} frames/s; {label})")
+        return
     if source.is_file():
-        if target.exists() and not FLAGS.overwrite:
-            raise app.UsageError(f"output exists: {target} (use --overwrite)")
-        _one(model, source, target, FLAGS.tile)
+        try:
+            _one(model, source, target, args.tile)
+        except ValueError as e:
+            raise CliError(str(e)) from None
         print(f"{source} -> {target} ({label})")
         return
     files = sorted(p for p in source.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise app.UsageError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {source}")
     target.mkdir(parents=True, exist_ok=True)
     import keras
 
@@ -60,11 +96,11 @@ def _main(argv):
     failed = []
     for i, path in enumerate(files):
         out = target / (path.stem + ".png")
-        if not out.exists() or FLAGS.overwrite:
+        if not out.exists() or args.overwrite:
             try:
-                _one(model, path, out, FLAGS.tile)
+                _one(model, path, out, args.tile)
             except ValueError as e:  # unreadable or unsupported image: report, keep going
-                failed.append(f"{path}: {e}")
+                failed.append(str(e))
         bar.update(i + 1)
     print(f"{len(files) - len(failed)} of {len(files)} images written to {target} ({label})")
     for line in failed:
@@ -79,10 +115,17 @@ def _one(model, source, target, tile):
     from sr_zoo import inference
 
     image = _read(source)
-    sr = inference.upscale(model, image, tile=tile)
+    try:
+        sr = inference.upscale(model, image, tile=tile)
+    except ValueError as e:
+        raise ValueError(f"{source}: {e}") from None
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.stem}.tmp{target.suffix}")
-    Image.fromarray(sr.squeeze() if sr.ndim == 3 and sr.shape[-1] == 1 else sr).save(tmp)
+    try:
+        Image.fromarray(sr.squeeze() if sr.ndim == 3 and sr.shape[-1] == 1 else sr).save(tmp)
+    except (OSError, ValueError, KeyError) as e:  # e.g. RGBA as JPEG
+        tmp.unlink(missing_ok=True)
+        raise ValueError(f"cannot write {target}: {e}") from None
     os.replace(tmp, target)  # a killed run never leaves half an image
 
 
@@ -96,8 +139,10 @@ def _read(path):
             if im.mode not in ("L", "LA", "RGB", "RGBA"):
                 im = im.convert("RGBA" if "A" in im.getbands() else "RGB")
             return np.array(im)
-    except OSError as e:
-        raise ValueError(f"cannot read image: {e}") from e
+    except (OSError, SyntaxError, ValueError) as e:  # PIL: OSError for most, SyntaxError for some broken headers
+        size = path.stat().st_size if path.exists() else 0
+        why = "empty file" if size == 0 else str(e).splitlines()[0]
+        raise ValueError(f"cannot read image {path}: {why}") from None
 
 
 class _CallableModule(types.ModuleType):
@@ -112,5 +157,6 @@ class _CallableModule(types.ModuleType):
 sys.modules[__name__].__class__ = _CallableModule
 
 if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    _run(sys.argv)
+    from sr_zoo.deploy.cli import run
+
+    run(_main, sys.argv[1:], PROG)

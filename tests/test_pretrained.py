@@ -1,23 +1,75 @@
-"""The bundled pretrained model loads by name and still measures what its metadata says."""
+"""The pretrained zoo: manifest, sha256 checks, the table, and every shipped model's Set5 number."""
+
+import json
+import pathlib
+import shutil
+import subprocess
+import sys
 
 import pytest
 
-from sr_zoo import evaluation, pretrained
+from sr_zoo import evaluation, pretrained, recipes
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+SHIPPED = sorted(pretrained.available())
 
 
-def test_registry_lists_bundled_models():
-    models = pretrained.available()
-    assert "espcn_x3" in models
-    assert models["espcn_x3"]["scale"] == 3
-    with pytest.raises(ValueError, match="unknown pretrained model 'nope'; available: espcn_x3"):
+def test_manifest_entries_are_complete_and_named_by_the_zoo():
+    assert "espcn_x3" in SHIPPED
+    for name, entry in pretrained.available().items():
+        zoo = recipes.zoo(name)  # every shipped name is a zoo model
+        assert (entry["model"], entry["scale"], entry["channels"]) == (zoo.model, zoo.scale, zoo.channels)
+        for key in ("sha256", "parameters", "gmacs_per_1080p_frame", "training", "measured", "paper"):
+            assert entry[key] is not None, (name, key)
+        assert entry["training"]["command"].startswith("python train.py"), name
+        for b in pretrained.BENCHMARKS:
+            assert 0 < entry["measured"]["bicubic"][b]["psnr"] < entry["measured"][b]["psnr"], (name, b)
+    with pytest.raises(ValueError, match="unknown pretrained model 'nope'; available: .*espcn_x3"):
         pretrained.path("nope")
 
 
-def test_espcn_x3_reproduces_its_set5_number(data_dir):
-    meta = pretrained.available()["espcn_x3"]
-    methods, scales, _ = evaluation.methods_from_flag("espcn_x3")
-    scores = evaluation.evaluate(methods, ["set5"], scales, data_dir=data_dir)
-    bicubic, model = scores
-    assert model.psnr == pytest.approx(meta["measured"]["set5"]["psnr"], abs=0.01)
-    assert model.ssim == pytest.approx(meta["measured"]["set5"]["ssim"], abs=0.0005)
-    assert model.psnr > bicubic.psnr + 0.5
+def test_load_checks_the_sha256(tmp_path, monkeypatch):
+    weights = tmp_path / "weights"
+    shutil.copytree(pretrained.WEIGHTS_DIR, weights)
+    monkeypatch.setattr(pretrained, "WEIGHTS_DIR", weights)
+    monkeypatch.setattr(pretrained, "MANIFEST", weights / "manifest.json")
+    model = pretrained.load("espcn_x3")
+    assert model.count_params() == pretrained.available()["espcn_x3"]["parameters"]
+    data = bytearray((weights / "espcn_x3.keras").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (weights / "espcn_x3.keras").write_bytes(bytes(data))
+    with pytest.raises(pretrained.IntegrityError, match=r"espcn_x3.keras: sha256 .* does not match the manifest"):
+        pretrained.load("espcn_x3")
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_model_reproduces_its_set5_number(name, data_dir):
+    entry = pretrained.available()[name]
+    methods, scales, _ = evaluation.methods_from_flag(name)
+    bicubic, model = evaluation.evaluate(methods, ["set5"], scales, data_dir=data_dir)
+    assert model.psnr == pytest.approx(entry["measured"]["set5"]["psnr"], abs=0.01)
+    assert model.ssim == pytest.approx(entry["measured"]["set5"]["ssim"], abs=0.0005)
+    assert bicubic.psnr == pytest.approx(entry["measured"]["bicubic"]["set5"]["psnr"], abs=0.01)
+
+
+def test_command_line_table_and_the_readme_carry_the_manifest_numbers():
+    result = subprocess.run([sys.executable, "-m", "sr_zoo.pretrained", "--markdown"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == pretrained.table(markdown=True).strip()
+    for name in recipes.ZOO:  # every zoo model has a row, shipped or not
+        assert f"| `{name}` |" in result.stdout
+    for name, entry in pretrained.available().items():
+        assert f"**{entry['measured']['set5']['psnr']:.2f}**" in result.stdout
+    readme = (ROOT / "README.md").read_text()
+    assert pretrained.table(markdown=True).strip() in readme, (
+        "README's zoo table is stale: paste the output of `python -m sr_zoo.pretrained --markdown`")
+    plain = subprocess.run([sys.executable, "-m", "sr_zoo.pretrained"], cwd=ROOT, capture_output=True, text=True,
+                           timeout=120)
+    assert plain.returncode == 0 and "espcn_x3" in plain.stdout and "not trained yet" in plain.stdout
+
+
+def test_manifest_json_is_valid_and_sorted_like_the_zoo():
+    entries = json.loads(pretrained.MANIFEST.read_text())
+    order = [n for n in recipes.ZOO if n in entries]
+    assert list(entries) == order

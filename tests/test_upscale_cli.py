@@ -1,4 +1,4 @@
-"""python -m sr_zoo.upscale: a file, a folder (with a broken file), and the function it wraps."""
+"""python -m sr_zoo.upscale: a file, a folder (with a broken file), bad inputs, and the function it wraps."""
 
 import os
 import pathlib
@@ -61,3 +61,55 @@ def test_importing_the_cli_module_keeps_the_function():
     importlib.import_module("sr_zoo.upscale")
     model = sr_zoo.models.get("espcn", scale=2)
     assert sr_zoo.upscale(model, np.zeros((8, 8), np.uint8)).shape == (16, 16)
+
+
+def _cli(*args, env=ENV):
+    return subprocess.run([sys.executable, "-m", "sr_zoo.upscale", *map(str, args)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_bad_input_matrix_is_one_line_exit_1(tmp_path):
+    """Each bad input ends in one line naming the file or flag, exit code 1, no traceback (issue 9)."""
+    rng = np.random.default_rng(1)
+    good = tmp_path / "good.png"
+    Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(good)
+    text = tmp_path / "notes.png"
+    text.write_text("not an image\n")
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes(good.read_bytes()[:60])
+    broken_model = tmp_path / "broken.keras"
+    broken_model.write_bytes((ROOT / "sr_zoo" / "weights" / "espcn_x3.keras").read_bytes()[:1000])
+    cases = [
+        (["--model=espcn_x3", text, tmp_path / "o1.png"], "notes.png"),
+        (["--model=espcn_x3", empty, tmp_path / "o2.png"], "empty.png"),
+        (["--model=espcn_x3", truncated, tmp_path / "o3.png"], "truncated.png"),
+        (["--model=espcn_x3", "--tile=0", good, tmp_path / "o4.png"], "--tile"),
+        (["--model=espcn_x3", good, tmp_path / "o5.txt"], "o5.txt"),
+        ([f"--model={broken_model}", good, tmp_path / "o6.png"], "broken.keras"),
+    ]
+    # Started together: most of each run is TensorFlow's import.
+    runs = [subprocess.Popen([sys.executable, "-m", "sr_zoo.upscale", *map(str, args)], cwd=ROOT, env=ENV,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for args, _ in cases]
+    for (args, named), run in zip(cases, runs):
+        _, stderr = run.communicate(timeout=300)
+        result = subprocess.CompletedProcess(args, run.returncode, "", stderr)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 1, (args, result.stderr[-2000:])
+        assert "Traceback" not in result.stderr, (args, result.stderr[-2000:])
+        assert len(lines) == 1 and "see --help" in lines[0], (args, result.stderr)
+        assert named in lines[0], (args, lines)
+        assert "File not found" not in lines[0]  # Keras' words for a truncated .keras that exists
+
+
+def test_help_exits_0_and_no_tensorflow_startup_lines(tmp_path):
+    help_ = _cli("--help")
+    assert help_.returncode == 0 and "--model" in help_.stdout and "--crf" in help_.stdout
+    rng = np.random.default_rng(2)
+    Image.fromarray(rng.integers(0, 256, (12, 14, 3), dtype=np.uint8)).save(tmp_path / "a.png")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # the user's default
+    quiet = _cli("--model=espcn_x3", tmp_path / "a.png", tmp_path / "a_x3.png", env=env)
+    assert quiet.returncode == 0, quiet.stderr[-2000:]
+    assert quiet.stderr == "", quiet.stderr[-2000:]  # no oneDNN/CUDA/absl/XLA lines, no retracing warnings
+    assert quiet.stdout.startswith(f"{tmp_path / 'a.png'} -> ")

@@ -1,0 +1,80 @@
+"""Command line: export a zoo model to a SavedModel, TFLite or ONNX file.
+
+    python -m sr_zoo.export --model=espcn_x3 --format=saved_model espcn_x3_savedmodel
+    python -m sr_zoo.export --model=espcn_x3 --format=tflite --quantize=int8 --input_size=360x640 espcn_x3_int8.tflite
+    python -m sr_zoo.export --model=runs/edsr_x2/best.keras --format=onnx edsr_x2.onnx
+
+SavedModel: signature ``serve``, uint8 image (H, W, C) of any size -> uint8
+SR image, with sr_zoo.upscale's colour pipeline inside. TFLite: the model's
+graph, (1, H, W, C) in [0, 1], fixed --input_size (default 360x640) or
+"dynamic"; --quantize=none|float16|dynamic|int8 (int8: integer input and
+output, calibrated on LR crops of T91 or --calibration_data). ONNX: the float
+graph, NHWC with dynamic batch and size.
+
+In Python, ``sr_zoo.deploy.export(model, output, format=...)`` is the function this wraps.
+"""
+
+import argparse
+import pathlib
+import shutil
+import sys
+
+PROG = "python -m sr_zoo.export"
+
+
+def _parser():
+    from sr_zoo.deploy.cli import ArgumentParser
+    from sr_zoo.deploy.exporters import FORMATS, QUANTIZE
+
+    p = ArgumentParser(prog=PROG, description=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("output", help="SavedModel folder, .tflite or .onnx file")
+    p.add_argument("--model", required=True, help="pretrained model name or .keras file")
+    p.add_argument("--format", required=True, choices=FORMATS, help="saved_model, tflite or onnx")
+    p.add_argument("--quantize", default="none", choices=QUANTIZE, help="TFLite only (default: none = float32)")
+    p.add_argument("--input_size", help="TFLite only: LR input HxW (default 360x640) or 'dynamic'")
+    p.add_argument("--calibration_data", help="int8 only: folder of HR training images (default: T91 in the shared data)")
+    p.add_argument("--calibration_samples", type=int, default=16, help="int8 only: LR crops for calibration (default: 16)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    p.add_argument("--verbose", action="store_true", help="keep TensorFlow's start-up and converter log lines")
+    return p
+
+
+def _main(argv):
+    from sr_zoo.deploy.cli import CliError, load_model, start_tensorflow
+
+    args = _parser().parse_args(argv)
+    output = pathlib.Path(args.output)
+    if output.exists() and not args.overwrite:
+        raise CliError(f"output exists: {output} (use --overwrite)")
+    if args.calibration_samples < 1:
+        raise CliError(f"--calibration_samples must be >= 1, got {args.calibration_samples}")
+    from sr_zoo.deploy import exporters
+
+    try:  # option errors before the (slow) model load
+        exporters.check_options(output, args.format, args.quantize, args.input_size)
+    except exporters.ExportError as e:
+        raise CliError(str(e)) from None
+    model, label = load_model(args.model)
+    start_tensorflow()
+    if output.exists():
+        shutil.rmtree(output) if output.is_dir() else output.unlink()
+    from sr_zoo import _startup
+
+    _startup.begin()  # the converters print C++ log lines ("fully_quantize: 0, ..."); hold them back
+    try:
+        result = exporters.export(
+            model, output, format=args.format, quantize=args.quantize, input_size=args.input_size,
+            calibration_images=args.calibration_data, calibration_samples=args.calibration_samples,
+        )
+    except exporters.ExportError as e:
+        _startup.end(show=False)
+        raise CliError(str(e)) from None
+    _startup.end(show=False)
+    extra = f", input {result['input_size']} {result.get('input_dtype', '')}".rstrip() if args.format == "tflite" else ""
+    print(f"{label} -> {output} ({args.format}, quantize={args.quantize}{extra}, {result['bytes'] / 1024:.0f} KiB)")
+
+
+if __name__ == "__main__":
+    from sr_zoo.deploy.cli import run
+
+    run(_main, sys.argv[1:], PROG)

@@ -1,0 +1,109 @@
+"""Bad input to train.py, evaluate.py and python -m sr_zoo.pretrained: one line naming the flag or file,
+a non-zero exit code, no traceback, nothing written; --help exits 0. And a run folder resumes only its own run."""
+
+import os
+import pathlib
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
+ENV.pop("TF_CPP_MIN_LOG_LEVEL", None)  # as a user's shell: the tools must keep TensorFlow's start-up quiet
+
+
+def _quick(scale=3):
+    from sr_zoo import recipes
+
+    return recipes.get("espcn", scale).replace(optimizer="adam", learning_rate=3e-3, lr_schedule="constant",
+                                               reconstruction_lr_multiplier=1.0, batch_size=4, epochs=1,
+                                               steps_per_epoch=3)
+
+
+@pytest.fixture(scope="module")
+def finished_run(data_dir, tmp_path_factory):
+    """A finished 3-step ESPCN run folder (no validation)."""
+    from sr_zoo import training
+
+    out = tmp_path_factory.mktemp("run") / "espcn"
+    recipe = _quick().replace(datasets=(str(data_dir / "Set5" / "original"),))
+    training.train(recipe, out, validation=None, verbose=0)
+    return out, recipe
+
+
+def _cases(tmp, data_dir, run_dir):
+    t91 = str(data_dir / "T91")
+    truncated = tmp / "truncated.keras"
+    truncated.write_bytes((ROOT / "sr_zoo" / "weights" / "espcn_x3.keras").read_bytes()[:5000])
+    quick = ["--model=espcn", "--scale=3", f"--datasets={t91}", f"--output_dir={tmp / 'new'}", "--validation=none"]
+    return [
+        # (arguments, text the one-line error must contain)
+        (["train.py", *quick, "--learning_rate=0"], "--learning_rate must be positive"),
+        (["train.py", *quick, "--batch_size=-4"], "--batch_size must be positive"),
+        (["train.py", *quick, "--patch_size=16"], "--patch_size=16 (HR side) must be a positive multiple of --scale=3"),
+        (["train.py", *quick, "--lr_schedule=step"], "--lr_decay_steps must be positive"),
+        (["train.py", *quick, "--model_options=filters"], "--model_options: expected key=value"),
+        (["train.py", *quick, "--scale=abc"], "flag --scale=abc"),
+        (["train.py", "--scale=3"], "--model is required"),
+        (["train.py", *quick, "--no_such_flag=1"], "no_such_flag"),
+        (["train.py", *quick, "--warm_start=/nowhere/model.keras"], "/nowhere/model.keras"),
+        (["train.py", "--model=espcn", "--scale=3", "--datasets=./no_such_folder,t91,bsd200",
+          f"--tfds_data_dir={tmp / 'no_tfds'}", f"--output_dir={tmp / 'new'}"],
+         "3 training datasets are missing: folder not found: ./no_such_folder; TFDS dataset 't91' is not built"),
+        (["train.py", "--model=espcn", "--scale=3", f"--datasets={t91}", f"--output_dir={run_dir}",
+          "--optimizer=adam", "--learning_rate=1e-3", "--lr_schedule=constant", "--reconstruction_lr_multiplier=1",
+          "--batch_size=4", "--epochs=1", "--steps_per_epoch=3", "--validation=none"],
+         "holds another run (datasets="),
+        (["evaluate.py", "--scales=abc"], "--scales: 'abc' is not an integer"),
+        (["evaluate.py", "--scales=0"], "--scales: 0 must be positive"),
+        (["evaluate.py", "--data_dir=/nowhere"], "--data_dir folder not found: /nowhere"),
+        (["evaluate.py", "--datasets=set5,./no_such_folder,foo"], "folder not found: ./no_such_folder; unknown benchmark 'foo'"),
+        (["evaluate.py", f"--model={truncated}"], f"cannot load model file {truncated}"),
+        (["evaluate.py", "--model=no_such_model"], "unknown pretrained model 'no_such_model'"),
+        (["evaluate.py", "--model=espcn_x3", "--scales=2"], "espcn_x3 (pretrained) upscales x3; --scales=2 asks for x2"),
+        (["-m", "sr_zoo.pretrained", "publish", "no_such_model", str(tmp)], "no zoo model 'no_such_model'"),
+        (["-m", "sr_zoo.pretrained", "bogus"], "unexpected arguments: bogus"),
+    ]
+
+
+def _run(args):
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+
+
+def test_bad_input_matrix_is_one_line_naming_the_flag_or_file(data_dir, tmp_path, finished_run):
+    run_dir, _ = finished_run
+    cases = _cases(tmp_path, data_dir, run_dir)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = list(pool.map(_run, [args for args, _ in cases]))
+    problems = []
+    for (args, expected), result in zip(cases, results):
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        if result.returncode == 0 or "Traceback" in result.stderr or len(lines) != 1 or expected not in lines[0]:
+            problems.append(f"{' '.join(args)}\n  exit {result.returncode}; stderr:\n{result.stderr[-1500:]}")
+    assert not problems, "\n".join(problems)
+    assert not (tmp_path / "new").exists()  # nothing written by a rejected run
+
+
+@pytest.mark.parametrize("tool", [["train.py"], ["evaluate.py"], ["-m", "sr_zoo.pretrained"]])
+def test_help_exits_0(tool):
+    result = _run([*tool, "--help"])
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "python" in result.stdout and result.stderr.strip() == ""
+
+
+def test_a_run_folder_resumes_only_its_own_run(finished_run):
+    from sr_zoo import training
+
+    run_dir, recipe = finished_run
+    with pytest.raises(training.TrainingError, match=r"learning_rate=0\.003 there, 0\.001 now.*--restart"):
+        training.train(recipe.replace(learning_rate=1e-3), run_dir, validation=None, verbose=0)
+    with pytest.raises(training.TrainingError, match=r"seed=0 there, 1 now"):
+        training.train(recipe, run_dir, seed=1, validation=None, verbose=0)
+    # More epochs extend the same run: it resumes at step 3.
+    more = training.train(recipe.replace(epochs=2), run_dir, validation=None, verbose=0)
+    assert more.global_step == 6
+    # --restart starts over in the folder with the new settings.
+    fresh = training.train(recipe.replace(learning_rate=1e-3), run_dir, validation=None, verbose=0, restart=True)
+    assert fresh.global_step == 3

@@ -1,0 +1,148 @@
+"""sr_zoo.upscale_video / python -m sr_zoo.upscale on videos made here (PyAV): frames, rate, audio, errors, Ctrl-C."""
+
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import av
+import numpy as np
+import pytest
+
+import sr_zoo
+import sr_zoo.pretrained
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+FPS = 12
+
+
+def make_video(path, frames=7, size=(48, 64), codec="libx264", audio=True, seed=0):
+    """A small video of moving blocks with a 440 Hz tone; returns the frames as encoded (RGB)."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 256, (size[0] // 4, size[1] // 4, 3), dtype=np.uint8)
+    images = [np.kron(np.roll(base, k, axis=1), np.ones((4, 4, 1), np.uint8)) for k in range(frames)]
+    with av.open(str(path), "w") as container:
+        video = container.add_stream(codec, rate=FPS)
+        video.width, video.height = size[1], size[0]
+        video.pix_fmt = "yuv420p" if codec == "libx264" else "rgb24"
+        if audio:
+            sound = container.add_stream("aac", rate=16000)
+            sound.layout = "mono"
+        for image in images:
+            container.mux(video.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(video.encode(None))
+        if audio:
+            t = np.arange(16000 * frames // FPS) / 16000
+            tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None]
+            for i in range(0, tone.shape[1], 1024):
+                chunk = av.AudioFrame.from_ndarray(np.ascontiguousarray(tone[:, i : i + 1024]), format="fltp", layout="mono")
+                chunk.sample_rate, chunk.pts = 16000, i
+                container.mux(sound.encode(chunk))
+            container.mux(sound.encode(None))
+    return images
+
+
+def decoded(path):
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+
+def audio_packets(path):
+    with av.open(str(path)) as container:
+        return [bytes(p) for p in container.demux(audio=0) if p.size]
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "sr_zoo.upscale", *map(str, args)], cwd=ROOT, env=ENV,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cli_lossless_output_equals_upscale_per_frame(tmp_path):
+    source, target = tmp_path / "in.mp4", tmp_path / "out.mkv"
+    make_video(source)
+    run = _cli("--model=espcn_x3", "--codec=ffv1", "--batch_size=3", source, target)  # 7 frames: a padded last batch
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "7 frames" in run.stdout and "frame/s" in run.stderr  # tqdm's bar: frames/s and ETA
+    with av.open(str(target)) as out:
+        stream = out.streams.video[0]
+        assert (stream.codec_context.width, stream.codec_context.height) == (192, 144)
+        assert stream.average_rate == FPS
+        assert len(out.streams.audio) == 1
+    assert audio_packets(target) == audio_packets(source)  # copied, not re-encoded
+    model = sr_zoo.pretrained.load("espcn_x3")
+    frames_in, frames_out = decoded(source), decoded(target)
+    assert len(frames_out) == len(frames_in) == 7
+    for k, (lr, hr) in enumerate(zip(frames_in, frames_out)):
+        diff = np.abs(hr.astype(int) - sr_zoo.upscale(model, lr))
+        # ffv1 is lossless; batched oneDNN convolutions may round a rare pixel the other way.
+        assert diff.max() <= 1 and (diff > 0).mean() < 1e-3, (k, diff.max(), (diff > 0).mean())
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_h264_default_keeps_rate_and_audio(tmp_path):
+    source, target = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    make_video(source, frames=5)
+    model = sr_zoo.models.get("fsrcnn", scale=2, preset="fsrcnn-s", channels=3)
+    stats = sr_zoo.upscale_video(model, source, target, crf=12, batch_size=2, progress=False)
+    assert stats["frames"] == 5 and stats["size"] == (128, 96) and stats["audio"]
+    with av.open(str(target)) as out:
+        assert out.streams.video[0].codec_context.name == "h264" and out.streams.video[0].average_rate == FPS
+        assert out.streams.audio[0].codec_context.name == "aac"
+    for lr, hr in zip(decoded(source), decoded(target)):  # within H.264 4:2:0's loss
+        assert sr_zoo.metrics.psnr(sr_zoo.upscale(model, lr), hr, y_channel=False) > 30
+
+
+def test_bad_inputs_are_one_line_errors(tmp_path):
+    model = sr_zoo.models.get("espcn", scale=2)
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video\n")
+    with pytest.raises(ValueError, match="notes.mp4: not a video"):
+        sr_zoo.upscale_video(model, text, tmp_path / "a.mp4", progress=False)
+    sound = tmp_path / "sound.mp4"
+    with av.open(str(sound), "w") as container:
+        stream = container.add_stream("aac", rate=16000)
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        frame.sample_rate, frame.pts = 16000, 0
+        container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    with pytest.raises(ValueError, match="sound.mp4: has no video stream"):
+        sr_zoo.upscale_video(model, sound, tmp_path / "b.mp4", progress=False)
+    broken = tmp_path / "broken.mov"  # PNG frames: one damaged in the middle
+    make_video(broken, frames=6, codec="png", audio=False)
+    with av.open(str(broken)) as container:
+        packets = [(p.pos, p.size) for p in container.demux(video=0) if p.size]
+    data = bytearray(broken.read_bytes())
+    pos, size = packets[3]
+    data[pos + 50 : pos + size - 20] = bytes(size - 70)
+    broken.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"broken.mov: cannot decode video frame \d"):
+        sr_zoo.upscale_video(model, broken, tmp_path / "c.mp4", progress=False)
+    assert not (tmp_path / "c.mp4").exists() and not list(tmp_path.glob(".*partial*"))
+    with pytest.raises(ValueError, match="output exists"):
+        sr_zoo.upscale_video(model, sound, sound, progress=False)
+    # The same errors through the command line: one line, exit code 1.
+    for args, named in [((broken, tmp_path / "d.mp4"), "broken.mov"), ((text, sound), "sound.mp4")]:
+        run = _cli("--model=espcn_x3", *args)
+        # What a terminal shows: tqdm erases its bar with "\r" before the error line.
+        lines = [v for v in (line.rsplit("\r", 1)[-1].strip() for line in run.stderr.split("\n")) if v]
+        assert run.returncode == 1 and len(lines) == 1 and "Traceback" not in run.stderr, run.stderr[-2000:]
+        assert named in lines[0]
+
+
+def test_ctrl_c_leaves_no_output(tmp_path):
+    source, target = tmp_path / "long.mp4", tmp_path / "out.mp4"
+    make_video(source, frames=240, size=(96, 128), audio=False)
+    run = subprocess.Popen([sys.executable, "-m", "sr_zoo.upscale", "--model=espcn_x3", "--batch_size=1", source, target],
+                           cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while not list(tmp_path.glob(".*partial*")) and run.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)  # well inside the frame loop
+    run.send_signal(signal.SIGINT)
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode == 130, stderr[-2000:]
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert not target.exists() and not list(tmp_path.glob(".*partial*"))
