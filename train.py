@@ -7,6 +7,9 @@
 Killed at any moment, the same command resumes from the last checkpoint in
 --output_dir. The best model by validation PSNR (Set5, Y, crop = scale) is
 saved as <output_dir>/best.keras.
+
+Any Keras backend: KERAS_BACKEND=jax (or torch) trains from image folders
+(--datasets=<folder>,...) without TensorFlow; its best.keras loads under TensorFlow.
 """
 
 import os
@@ -46,7 +49,7 @@ flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker",
 flags.DEFINE_string("tpu", None, "TPU address for --strategy=tpu.")
 flags.DEFINE_integer("cpu_devices", None, "Split the CPU into this many logical devices (to try mirrored on a CPU).")
 flags.DEFINE_bool("mixed_precision", False, "float16 (GPU) / bfloat16 (CPU) compute, float32 variables.")
-flags.DEFINE_bool("jit_compile", False, "Compile the train step with XLA.")
+flags.DEFINE_bool("jit_compile", False, "Compile the train step with XLA (TF) / torch.compile (torch); JAX always uses XLA.")
 flags.DEFINE_integer("checkpoint_every", 500, "Steps between checkpoints (each epoch end writes one too).")
 flags.DEFINE_integer("verbose", 1, "Keras verbosity: 0 silent, 1 progress bar, 2 one line per epoch.")
 flags.DEFINE_bool("dry_run", False, "Check flags, recipe, model, data and run folder; train nothing, write nothing.")
@@ -90,6 +93,10 @@ def main(argv):
     from sr_zoo import cli
 
     debug = bool(os.environ.get("SR_ZOO_DEBUG"))  # full tracebacks instead of one-line errors
+    if not debug:  # JAX reports each accelerator it did not find (TPU, ...) at INFO through absl's handler
+        import logging
+
+        logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
     with cli.one_line_errors("train.py", debug=debug):
         if len(argv) > 1:
             raise cli.FlagError(f"unexpected arguments: {' '.join(argv[1:])}")
@@ -98,6 +105,8 @@ def main(argv):
         from sr_zoo import training
 
         if FLAGS.cpu_devices:
+            if not training.tensorflow_backend():
+                raise cli.FlagError("--cpu_devices splits the CPU for tf.distribute and needs KERAS_BACKEND=tensorflow")
             import tensorflow as tf
 
             cpu = tf.config.list_physical_devices("CPU")[0]

@@ -1,4 +1,7 @@
-"""sr_zoo: a super-resolution model zoo for Keras 3 and TensorFlow.
+"""sr_zoo: a super-resolution model zoo for Keras 3 (TensorFlow, JAX or PyTorch backend).
+
+Importing it needs no TensorFlow; the TensorFlow-only parts (tf.data pipelines,
+TFDS, the in-graph TF imresize) are imported on first use.
 
 >>> import sr_zoo
 >>> lr = sr_zoo.imresize(hr, 1 / 4)                   # MATLAB-exact bicubic

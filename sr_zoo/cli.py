@@ -64,7 +64,7 @@ def one_line_errors(tool, debug=False):
     except TrainingError as e:
         print(f"{tool}: training stopped: {' '.join(str(e).split())}", file=sys.stderr)
         sys.exit(1)
-    except (ValueError, FileNotFoundError, OSError) as e:
+    except (ValueError, FileNotFoundError, OSError, ImportError) as e:  # ImportError: a TF-only feature without TF
         fail(tool, e, hint=False)
 
 

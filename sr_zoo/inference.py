@@ -13,7 +13,10 @@ and image shape and cached, so repeated calls on same-sized frames only run
 compiled programs. By default (``jit_compile='auto'``) the colour pipeline
 (conversion, chroma and alpha resize, rounding) is compiled with XLA and, on a
 CPU, the model runs on TensorFlow's oneDNN kernels, which are faster there
-than XLA's convolutions; on a GPU it is all one XLA program. Images whose activations would not fit in :data:`MEMORY_BUDGET`
+than XLA's convolutions; on a GPU it is all one XLA program. Under the JAX
+and PyTorch backends (no TensorFlow needed) the colour steps run in numpy
+with the same MATLAB arithmetic and the model through ``predict_on_batch``
+(compiled by the backend, e.g. XLA under JAX). Images whose activations would not fit in :data:`MEMORY_BUDGET`
 (or any image, when ``tile`` is given) are processed in overlapping tiles: each
 tile carries ``overlap`` LR pixels of context (by default the model's
 ``halo``, from :func:`sr_zoo.models.describe`), which makes the stitched
@@ -73,9 +76,22 @@ def _entry(model):
     return entry
 
 
-def _forward(model, x):
-    y = model(x, training=False)
+def _forward(model, x, predict=False):
+    # predict_on_batch: the backend's compiled predict step (the non-TensorFlow path).
+    y = model.predict_on_batch(x) if predict else model(x, training=False)
     return y[-1] if isinstance(y, (list, tuple)) else y  # LapSRN: the last pyramid level
+
+
+def _tf_backend():
+    import keras
+
+    return keras.backend.backend() == "tensorflow"
+
+
+def _to_numpy(x):
+    import keras
+
+    return x if isinstance(x, np.ndarray) else keras.ops.convert_to_numpy(x)
 
 
 def _to_uint8(x):
@@ -194,6 +210,45 @@ def _post(sr, image, mode, color_channels, scale):
     return out
 
 
+def _to_uint8_np(x):
+    return np.clip(np.floor(x * np.float32(255.0) + np.float32(0.5)), 0.0, 255.0).astype(np.uint8)
+
+
+def _bicubic_up_np(image_uint8, scale):
+    from sr_zoo.image import imresize
+
+    return np.stack([imresize(im, scale) for im in image_uint8])
+
+
+def _pre_np(image, mode, color_channels):
+    """numpy twin of :func:`_pre` (same MATLAB arithmetic) for backends without TensorFlow."""
+    from sr_zoo.image import color
+
+    rgb_or_gray, _ = _split(image, color_channels)
+    if mode == "y":
+        rgb_or_gray = color.rgb_to_ycbcr(rgb_or_gray)[..., :1]
+    x = rgb_or_gray.astype(np.float32) / np.float32(255.0)
+    return np.concatenate([x, x, x], axis=-1) if mode == "gray_rgb" else x
+
+
+def _post_np(sr, image, mode, color_channels, scale):
+    """numpy twin of :func:`_post`."""
+    from sr_zoo.image import color
+
+    sr = sr.astype(np.float32)
+    rgb_or_gray, alpha = _split(image, color_channels)
+    if mode == "y":
+        cbcr = _bicubic_up_np(color.rgb_to_ycbcr(rgb_or_gray)[..., 1:], scale)
+        out = color.ycbcr_to_rgb(np.concatenate([_to_uint8_np(sr), cbcr], axis=-1))
+    elif mode == "gray_rgb":
+        out = _to_uint8_np(np.mean(sr, axis=-1, keepdims=True))
+    else:
+        out = _to_uint8_np(sr)
+    if alpha is not None:
+        out = np.concatenate([out, _bicubic_up_np(alpha, scale)], axis=-1)
+    return out
+
+
 def _check_image(image):
     if hasattr(image, "numpy") and not isinstance(image, np.ndarray):
         image = image.numpy()
@@ -270,7 +325,7 @@ def _predict_tiled(entry, x, tile_hw, overlap, jit_compile):
         group = jobs[first : first + batch]
         padded = group + [group[-1]] * (batch - len(group))  # same batch shape: no recompilation
         stack = np.concatenate([x[:, r[2] : r[2] + wh, c[2] : c[2] + ww] for r, c in padded], axis=0)
-        pred = np.asarray(_forward_fn(entry, jit_compile, stack)(stack))
+        pred = _to_numpy(_forward_fn(entry, jit_compile, stack)(stack))
         if out is None:
             out = np.empty((1, height * s, width * s, pred.shape[-1]), pred.dtype)
         for k, ((r0, r1, rw), (c0, c1, cw)) in enumerate(group):
@@ -285,6 +340,8 @@ def _jit_plan(jit_compile):
     """Returns (jit for the colour pipeline, jit for the model, fuse everything into one program)."""
     if jit_compile not in _JIT_CHOICES:
         raise ValueError(f"jit_compile must be one of {_JIT_CHOICES}, got {jit_compile!r}")
+    if not _tf_backend():
+        return False, False, False  # the backend compiles predict_on_batch itself
     if jit_compile == "auto":
         import tensorflow as tf
 
@@ -297,6 +354,8 @@ def _jit_plan(jit_compile):
 
 
 def _forward_fn(entry, jit, batch):
+    if not _tf_backend():
+        return lambda t: _forward(entry.model_ref(), t, predict=True)
     return entry.function("forward", lambda t: _forward(entry.model_ref(), t), jit, batch)
 
 
@@ -317,7 +376,7 @@ def predict(model, lr, *, tile=None, overlap=None, jit_compile="auto"):
         raise ValueError(f"predict: image has zero size {lr.shape}")
     tile_hw, overlap = _plan(entry.info, lr.shape[0], lr.shape[1], tile, overlap)
     if tile_hw is None:
-        return np.asarray(_forward_fn(entry, jit_model, lr[None])(lr[None]))[0]
+        return _to_numpy(_forward_fn(entry, jit_model, lr[None])(lr[None]))[0]
     return _predict_tiled(entry, lr[None], tile_hw, overlap, jit_model)[0]
 
 
@@ -356,6 +415,11 @@ def upscale(model, image, *, tile=None, overlap=None, jit_compile="auto"):
     tile_hw, overlap = _plan(info, image.shape[0], image.shape[1], tile, overlap)
     key = (mode, color_channels)
     batch = image[None]
+    if not _tf_backend():
+        x = _pre_np(batch, mode, color_channels)
+        sr = _forward_fn(entry, False, x)(x) if tile_hw is None else _predict_tiled(entry, x, tile_hw, overlap, False)
+        out = _post_np(_to_numpy(sr), batch, mode, color_channels, info.scale)[0]
+        return out[..., 0] if squeeze else out
     if tile_hw is None and fuse:
         fused = entry.function(
             ("fused",) + key,

@@ -14,14 +14,17 @@ Example:
 >>> sr_zoo.metrics.psnr(hr, sr, crop_border=4)          # Y, crop 4
 >>> sr_zoo.metrics.psnr(hr, sr, crop_border=4, y_channel=False)  # RGB, crop 4
 
-``psnr_tf`` / ``ssim_tf`` are batched TensorFlow versions and :class:`PSNR` /
-:class:`SSIM` are Keras metrics for training on float images in [0, 1].
+``psnr_tf`` / ``ssim_tf`` are batched TensorFlow versions, ``psnr_ops`` /
+``ssim_ops`` the same in ``keras.ops`` (every backend), and :class:`PSNR` /
+:class:`SSIM` are Keras metrics (on ``keras.ops``) for training on float images in [0, 1].
 """
 
 import keras
 import numpy as np
 
-from sr_zoo.image.color import rgb_to_y
+from sr_zoo.image.color import RGB_TO_YCBCR, rgb_to_y
+
+RGB_TO_Y = RGB_TO_YCBCR[0]
 
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
@@ -150,6 +153,63 @@ def ssim_tf(hr, sr, *, crop_border=0, y_channel=True):
     return tf.image.ssim(hr, sr, max_val=255.0, filter_size=SSIM_WINDOW, filter_sigma=SSIM_SIGMA, k1=SSIM_K1, k2=SSIM_K2)
 
 
+# ----------------------------------------------------------------------------- keras.ops (every backend)
+
+
+def _prepare_ops(hr, sr, crop_border, y_channel):
+    """``keras.ops`` twin of :func:`_prepare_tf` (float32 throughout: JAX has no float64 by default)."""
+    hr, sr = keras.ops.convert_to_tensor(hr), keras.ops.convert_to_tensor(sr)
+    if len(hr.shape) != 4 or len(sr.shape) != 4:
+        raise ValueError(f"expected NHWC batches, got shapes {hr.shape} and {sr.shape}")
+
+    def to_01(x):
+        is_uint8 = keras.backend.standardize_dtype(x.dtype) == "uint8"
+        x = keras.ops.cast(x, "float32")
+        return x / 255.0 if is_uint8 else x
+
+    hr, sr = to_01(hr), to_01(sr)
+    if y_channel and hr.shape[-1] == 3:
+        w = (RGB_TO_Y / 255.0).astype("float32")
+        hr = keras.ops.sum(hr * w, axis=-1, keepdims=True) + 16.0 / 255.0
+        sr = keras.ops.sum(sr * w, axis=-1, keepdims=True) + 16.0 / 255.0
+    hr, sr = hr * 255.0, sr * 255.0
+    if crop_border:
+        hr = hr[:, crop_border:-crop_border, crop_border:-crop_border, :]
+        sr = sr[:, crop_border:-crop_border, crop_border:-crop_border, :]
+    return hr, sr
+
+
+def psnr_ops(hr, sr, *, crop_border=0, y_channel=True):
+    """Per-image PSNR (shape ``(N,)``) in ``keras.ops``; same conventions as :func:`psnr_tf`."""
+    hr, sr = _prepare_ops(hr, sr, crop_border, y_channel)
+    mse = keras.ops.mean(keras.ops.square(hr - sr), axis=(1, 2, 3))
+    return 10.0 * keras.ops.log10(255.0**2 / mse)
+
+
+def _gaussian_window(channels):
+    x = np.arange(SSIM_WINDOW, dtype=np.float64) - (SSIM_WINDOW - 1) / 2.0
+    g = np.exp(-(x**2) / (2.0 * SSIM_SIGMA**2))
+    g /= g.sum()
+    return np.tile(np.outer(g, g)[:, :, None, None], (1, 1, channels, 1)).astype("float32")
+
+
+def ssim_ops(hr, sr, *, crop_border=0, y_channel=True):
+    """Per-image SSIM (shape ``(N,)``) in ``keras.ops``; same conventions as :func:`ssim_tf`."""
+    hr, sr = _prepare_ops(hr, sr, crop_border, y_channel)
+    window = keras.ops.convert_to_tensor(_gaussian_window(hr.shape[-1]))
+
+    def blur(x):
+        return keras.ops.depthwise_conv(x, window, strides=1, padding="valid")
+
+    c1, c2 = (SSIM_K1 * 255.0) ** 2, (SSIM_K2 * 255.0) ** 2
+    mu_a, mu_b = blur(hr), blur(sr)
+    var_a = blur(hr * hr) - mu_a**2
+    var_b = blur(sr * sr) - mu_b**2
+    cov = blur(hr * sr) - mu_a * mu_b
+    ssim_map = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
+    return keras.ops.mean(ssim_map, axis=(1, 2, 3))
+
+
 class _ImageQualityMetric(keras.metrics.Mean):
     """Mean over images of a per-image quality score; predictions are clipped to [0, 1]."""
 
@@ -161,10 +221,8 @@ class _ImageQualityMetric(keras.metrics.Mean):
         self.y_channel = bool(y_channel)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        import tensorflow as tf
-
-        y_pred = tf.clip_by_value(tf.cast(y_pred, tf.float32), 0.0, 1.0)
-        y_true = tf.cast(y_true, tf.float32)
+        y_pred = keras.ops.clip(keras.ops.cast(y_pred, "float32"), 0.0, 1.0)
+        y_true = keras.ops.cast(y_true, "float32")
         values = type(self).fn(y_true, y_pred, crop_border=self.crop_border, y_channel=self.y_channel)
         return super().update_state(values, sample_weight=sample_weight)
 
@@ -182,7 +240,7 @@ class PSNR(_ImageQualityMetric):
     """
 
     default_name = "psnr"
-    fn = staticmethod(psnr_tf)
+    fn = staticmethod(psnr_ops)
 
 
 @keras.saving.register_keras_serializable(package="sr_zoo")
@@ -190,4 +248,4 @@ class SSIM(_ImageQualityMetric):
     """Keras metric: mean SSIM of float images in [0, 1] (same conventions as :class:`PSNR`)."""
 
     default_name = "ssim"
-    fn = staticmethod(ssim_tf)
+    fn = staticmethod(ssim_ops)

@@ -10,7 +10,12 @@ What it adds to ``model.fit``:
   is killed (SIGKILL included) resumes from the last one with its optimizer
   state, step, learning-rate schedule and callback state;
 * a NaN or Inf loss stops training and keeps the last good checkpoint;
-* ``tf.distribute`` strategies, mixed precision and XLA.
+* mixed precision and the backend's compilation (XLA under JAX, ``jit_compile`` under TF);
+* every Keras backend: under JAX or PyTorch (TensorFlow not needed) the data
+  come from image folders through :class:`sr_zoo.data.FolderPairs`; the
+  TensorFlow-only parts (``tf.distribute`` strategies, TFDS sources, the
+  tf.data pipeline, TensorBoard summaries) are used only under
+  ``KERAS_BACKEND=tensorflow``.
 
 Example:
 
@@ -26,9 +31,10 @@ import os
 import pathlib
 import time
 
+import contextlib
+
 import keras
 import numpy as np
-import tensorflow as tf
 
 from sr_zoo import evaluation, losses, metrics, models
 
@@ -41,6 +47,45 @@ STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 
 class TrainingError(RuntimeError):
     """Training stopped for a reason the user must see (NaN loss, inconsistent resume, ...)."""
+
+
+# ----------------------------------------------------------------------------- backends
+
+
+def tensorflow_backend():
+    """True under ``KERAS_BACKEND=tensorflow``: the tf.data / tf.distribute / tf.summary edges are used only then."""
+    return keras.backend.backend() == "tensorflow"
+
+
+def _tf():
+    import tensorflow as tf  # only reached under the TensorFlow backend
+
+    return tf
+
+
+def _has_gpu():
+    """Whether the backend computes on a GPU."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        return bool(_tf().config.list_logical_devices("GPU"))
+    if backend == "jax":
+        import jax
+
+        return jax.default_backend() == "gpu"
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.is_available()
+    return False
+
+
+class _SingleDevice:
+    """The default "strategy" of the JAX and PyTorch backends: one process, the backend's default device."""
+
+    num_replicas_in_sync = 1
+
+    def scope(self):
+        return contextlib.nullcontext()
 
 
 # ----------------------------------------------------------------------------- optimizers
@@ -128,7 +173,16 @@ def current_learning_rate(optimizer):
 
 
 def make_strategy(name, tpu=None):
-    """A ``tf.distribute`` strategy by name: default, mirrored, multi_worker (reads TF_CONFIG) or tpu."""
+    """A ``tf.distribute`` strategy by name: default, mirrored, multi_worker (reads TF_CONFIG) or tpu.
+
+    Under the JAX and PyTorch backends only ``default`` exists (the backend's default device).
+    """
+    if not tensorflow_backend():
+        if name != "default":
+            raise ValueError(f"--strategy={name} is a tf.distribute strategy and needs KERAS_BACKEND=tensorflow "
+                             f"(now {keras.backend.backend()}); use --strategy=default")
+        return _SingleDevice()
+    tf = _tf()
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
@@ -263,6 +317,7 @@ class Validation(keras.callbacks.Callback):
                             "protocol": metrics.describe(self.scale, True)}),
             )
         if self.writer is not None:
+            tf = _tf()
             with self.writer.as_default(step=epoch + 1):
                 tf.summary.scalar("psnr_y", psnr)
                 for i, s in enumerate(strips):
@@ -413,7 +468,52 @@ def _with_pyramid_targets(ds, scale):
         outs = [imresize(hr, 1 / 2 ** (levels - 1 - i)) if i < levels - 1 else hr for i in range(levels)]
         return lr, tuple(outs)
 
-    return ds.map(targets, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.map(targets, num_parallel_calls=_tf().data.AUTOTUNE)
+
+
+def training_data(recipe, seed, tfds_data_dir=None, dataset_options=None):
+    """The recipe's (LR, HR) batches: tf.data under TensorFlow, :class:`sr_zoo.data.FolderPairs` otherwise.
+
+    The TensorFlow-free loader takes image folders and the bicubic degradation; LapSRN gets one
+    target per pyramid level in both.
+    """
+    from sr_zoo import data
+
+    lr_patch, _ = recipe.patch_sizes()
+    levels = int(round(math.log2(recipe.scale))) if recipe.model == "lapsrn" else 1
+    options = dict(dataset_options or {})
+    if tensorflow_backend():
+        ensure_embedded_built(recipe.datasets, tfds_data_dir)
+        ds = data.train_dataset(
+            list(recipe.datasets), scale=recipe.scale, lr_patch_size=lr_patch, batch_size=recipe.batch_size,
+            degradation=recipe.degradation, channels=recipe.channels, augment=recipe.augment,
+            seed=seed, rescale=recipe.rescale, data_dir=tfds_data_dir, **options,
+        )
+        return _with_pyramid_targets(ds, recipe.scale) if levels > 1 else ds
+    check_folder_recipe(recipe)
+    options.setdefault("workers", 2)  # threads: the next batch is cropped while the step runs
+    return data.FolderPairs(
+        list(recipe.datasets), scale=recipe.scale, lr_patch_size=lr_patch, batch_size=recipe.batch_size,
+        channels=recipe.channels, augment=recipe.augment, seed=seed, steps_per_epoch=recipe.steps_per_epoch,
+        pyramid_levels=levels, **options,
+    )
+
+
+def check_folder_recipe(recipe):
+    """What the TensorFlow-free loader supports; a one-line ValueError names the rest and what to install."""
+    backend = keras.backend.backend()
+    need = f"needs the tf.data pipeline (KERAS_BACKEND=tensorflow; {_TF_INSTALL})"
+    for name in recipe.datasets:
+        if not (isinstance(name, str) and os.path.isdir(name)):
+            raise ValueError(f"dataset {name!r}: under KERAS_BACKEND={backend} training reads image folders; "
+                             f"TFDS datasets need KERAS_BACKEND=tensorflow ({_TF_INSTALL})")
+    if recipe.degradation != "bicubic":
+        raise ValueError(f"degradation={recipe.degradation!r} {need}; under {backend} use degradation=bicubic")
+    if recipe.rescale:
+        raise ValueError(f"FSRCNN's rescaling augmentation (rescale) {need}")
+
+
+_TF_INSTALL = "pip install tensorflow tensorflow-datasets"
 
 
 def check_recipe(recipe, model, replicas=1):
@@ -454,6 +554,11 @@ def check_sources(datasets, tfds_data_dir=None):
     Folders must exist; TFDS datasets must be built (the embedded ones are built on first use),
     each missing one named with the ``tfds build`` command that makes it.
     """
+    if not tensorflow_backend():
+        for name in datasets:
+            if isinstance(name, str) and not os.path.isdir(name) and _looks_like_path(name):
+                raise FileNotFoundError(f"folder not found: {name}")
+        return  # check_folder_recipe names the TFDS datasets this backend cannot read
     from sr_zoo import data
 
     problems = []
@@ -556,8 +661,10 @@ def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None,
     dist = make_strategy(strategy, tpu)
     print(f"Strategy: {strategy} ({dist.num_replicas_in_sync} replicas)")
     if mixed_precision:
-        on_gpu = bool(tf.config.list_logical_devices("GPU"))
-        keras.mixed_precision.set_global_policy("mixed_float16" if on_gpu else "mixed_bfloat16")
+        # TF on a GPU: float16 (with Keras' loss scaling); JAX/torch and CPUs: bfloat16, which needs none.
+        on_gpu = _has_gpu()
+        keras.mixed_precision.set_global_policy(
+            "mixed_float16" if on_gpu and tensorflow_backend() else "mixed_bfloat16")
     keras.utils.set_random_seed(seed)
 
     def build():
@@ -568,10 +675,14 @@ def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None,
         model = build()
         check_recipe(recipe, model, dist.num_replicas_in_sync)
         check_sources(recipe.datasets, tfds_data_dir)
+        if not tensorflow_backend():
+            check_folder_recipe(recipe)
         optimizer = make_optimizer(recipe, model)
         num_outputs = len(model.outputs)
         loss = [losses.get(recipe.loss) for _ in range(num_outputs)] if num_outputs > 1 else losses.get(recipe.loss)
-        model.compile(optimizer=optimizer, loss=loss, jit_compile=bool(jit_compile))
+        # Under JAX "auto" is XLA (eager JAX is far slower); under TF and torch it is opt-in.
+        model.compile(optimizer=optimizer, loss=loss,
+                      jit_compile=bool(jit_compile) if tensorflow_backend() or jit_compile else "auto")
         optimizer.build(model.trainable_variables)
 
     run_config = {**dataclasses.asdict(recipe), "seed": seed, "warm_start": str(warm_start) if warm_start else None}
@@ -603,22 +714,14 @@ def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None,
     if start_step >= recipe.epochs * recipe.steps_per_epoch:
         print(f"{output_dir} already finished {start_step} steps")
 
-    ensure_embedded_built(recipe.datasets, tfds_data_dir)
-    lr_patch, _ = recipe.patch_sizes()
-    options = dict(dataset_options or {})
-    ds = data.train_dataset(
-        list(recipe.datasets), scale=recipe.scale, lr_patch_size=lr_patch, batch_size=recipe.batch_size,
-        degradation=recipe.degradation, channels=recipe.channels, augment=recipe.augment,
-        seed=seed + start_step, rescale=recipe.rescale, data_dir=tfds_data_dir, **options,
-    )
-    if num_outputs > 1:
-        ds = _with_pyramid_targets(ds, recipe.scale)
+    ds = training_data(recipe, seed + start_step, tfds_data_dir, dataset_options)
 
     guard = NonFiniteLossGuard()
     total_steps = recipe.epochs * recipe.steps_per_epoch
     callbacks = [guard, LearningRateLogger(), RunTimeEstimate(start_step, total_steps)]
     stateful = {}
-    writer = tf.summary.create_file_writer(str(output_dir / "tensorboard" / "validation")) if chief else None
+    summaries = chief and tensorflow_backend()
+    writer = _tf().summary.create_file_writer(str(output_dir / "tensorboard" / "validation")) if summaries else None
     val = None
     if validation:
         pairs = validation_pairs(validation, recipe.scale, validation_dir, tfds_data_dir)
@@ -646,10 +749,10 @@ def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None,
                                 guard=guard, stateful=stateful, initial_step=start_step,
                                 train_seconds=(state or {}).get("train_seconds", 0.0))
     callbacks.append(checkpointer)
-    if chief:
+    if summaries:
         callbacks.append(keras.callbacks.TensorBoard(str(output_dir / "tensorboard"), update_freq="epoch"))
 
-    if isinstance(dist, tf.distribute.MultiWorkerMirroredStrategy):
+    if tensorflow_backend() and isinstance(dist, _tf().distribute.MultiWorkerMirroredStrategy):
         _adapt_to_multi_worker(model)
 
     guard.global_step = start_step
@@ -705,7 +808,7 @@ def _adapt_to_multi_worker(model):
     step = model.train_step
 
     def train_step(data):
-        return {k: tf.reshape(v, [1]) for k, v in step(data).items()}
+        return {k: _tf().reshape(v, [1]) for k, v in step(data).items()}
 
     model.train_step = train_step
 
@@ -792,10 +895,6 @@ class RunTimeEstimate(keras.callbacks.Callback):
                 print(f"\n{per_step * 1000:.1f} ms/step on {device}: about {_duration(left * per_step)} "
                       f"for the {left:,} steps left (validation not counted)")
                 self.done = True
-
-
-def _has_gpu():
-    return bool(tf.config.list_logical_devices("GPU"))
 
 
 def _duration(seconds):

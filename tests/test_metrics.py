@@ -85,3 +85,15 @@ def test_errors_name_the_problem():
         metrics.psnr(hr, sr, crop_border=30)
     with pytest.raises(ValueError, match="smaller than the 11x11 window"):
         metrics.ssim(hr[:14, :14], sr[:14, :14], crop_border=2)
+
+
+def test_keras_ops_versions_agree_with_tf_versions():
+    rng = np.random.default_rng(5)
+    hr = rng.integers(0, 256, (2, 30, 27, 3), dtype=np.uint8)
+    sr = np.clip(hr.astype(int) + rng.integers(-20, 21, hr.shape), 0, 255).astype(np.uint8)
+    for y_channel in (True, False):
+        for a, b in [(hr, sr), (hr / 255.0, sr / 255.0)]:
+            np.testing.assert_allclose(np.asarray(metrics.psnr_ops(a, b, crop_border=3, y_channel=y_channel)),
+                                       np.asarray(metrics.psnr_tf(a, b, crop_border=3, y_channel=y_channel)), atol=1e-3)
+            np.testing.assert_allclose(np.asarray(metrics.ssim_ops(a, b, crop_border=3, y_channel=y_channel)),
+                                       np.asarray(metrics.ssim_tf(a, b, crop_border=3, y_channel=y_channel)), atol=1e-4)

@@ -1,6 +1,7 @@
 """sr_zoo.models: parameter counts vs the papers, shapes, layers, errors, geometry."""
 
 import math
+import pathlib
 
 import keras
 import numpy as np
@@ -148,6 +149,47 @@ def test_srcnn_starts_with_matlab_bicubic():
     x = np.random.default_rng(3).random((1, 11, 7, 1), dtype=np.float32)
     expected = sr_zoo.imresize(x[0].astype(np.float64), 3)
     np.testing.assert_allclose(bicubic(x).numpy()[0], expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+@pytest.mark.parametrize("boundary", ["symmetric", "replicate"])
+@pytest.mark.parametrize("method", ["bicubic", "bilinear", "nearest", "lanczos3"])
+def test_bicubic_upsample_equals_imresize_on_floats(scale, boundary, method):
+    # The polyphase filter against MATLAB's per-pixel contributions, down to 1-pixel images
+    # (where MATLAB's symmetric rule wraps more than once).
+    layer = layers.BicubicUpsample(scale, method=method, boundary=boundary)
+    rng = np.random.default_rng(scale)
+    for h, w in [(1, 1), (1, 5), (2, 3), (6, 4), (17, 13)]:
+        x = rng.random((2, h, w, 3), dtype=np.float32)
+        expected = np.stack([sr_zoo.imresize(xi.astype(np.float64), scale, method=method, boundary=boundary) for xi in x])
+        got = keras.ops.convert_to_numpy(layer(x))
+        assert got.shape == (2, h * scale, w * scale, 3) and got.dtype == np.float32
+        np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+@pytest.mark.parametrize("boundary", ["symmetric", "replicate"])
+def test_bicubic_upsample_is_byte_identical_to_imresize_on_uint8(scale, boundary, data_dir):
+    # Real photos (every Set5 LR image) and random noise, which visits far more rounding cases.
+    from PIL import Image
+
+    folder = data_dir / "Set5" / "SelfExSR" / f"image_SRF_{scale}"
+    images = [np.asarray(Image.open(p).convert("RGB")) for p in sorted(folder.glob("*_LR.png"))]
+    images.append(np.random.default_rng(scale).integers(0, 256, (37, 29, 3), dtype=np.uint8))
+    layer = layers.BicubicUpsample(scale, boundary=boundary)
+    for image in images:
+        got = keras.ops.convert_to_numpy(layer(image[None]))[0]
+        assert got.dtype == np.uint8
+        np.testing.assert_array_equal(got, sr_zoo.imresize(image, scale, boundary=boundary))
+
+
+def test_srcnn_saved_with_the_previous_bicubic_layer_still_loads():
+    # tests/data/srcnn_x2_gather_layer.keras was saved by the TF-imresize BicubicUpsample
+    # (same registered name and config keys); its outputs were recorded then.
+    here = pathlib.Path(__file__).parent / "data"
+    model = keras.models.load_model(here / "srcnn_x2_gather_layer.keras")
+    io = np.load(here / "srcnn_x2_gather_layer_io.npz")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(io["x"])), io["y"], atol=1e-6)
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu", "gelu"])

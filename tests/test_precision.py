@@ -18,7 +18,8 @@ def mixed_policy():
         keras.mixed_precision.set_global_policy("float32")
 
 
-CASES = [("espcn", {}), ("fsrcnn", {}), ("lapsrn", {"depth": 2}), ("edsr", {"preset": "tiny", "filters": 8})]
+CASES = [("espcn", {}), ("fsrcnn", {}), ("lapsrn", {"depth": 2}), ("edsr", {"preset": "tiny", "filters": 8}),
+         ("srcnn", {})]
 
 
 @pytest.mark.parametrize("name, config", CASES)
@@ -63,3 +64,12 @@ def test_train_step_under_mixed_precision_and_xla(data_dir, tmp_path, mixed_poli
     model = keras.models.load_model(result.best_model_path)
     assert all(np.all(np.isfinite(w)) for w in model.get_weights())
     assert result.global_step == 3
+
+
+def test_srcnn_bicubic_stays_float32_under_mixed_precision(mixed_policy):
+    model = sr_zoo.models.get("srcnn", scale=2)
+    bicubic = model.get_layer("bicubic")
+    assert bicubic.compute_dtype == "float32" and model.get_layer("patch_extraction").compute_dtype == "bfloat16"
+    x = np.random.default_rng(1).random((1, 9, 8, 1), dtype=np.float32)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(bicubic(x))[0], sr_zoo.imresize(x[0].astype(np.float64), 2),
+                               atol=1e-6)

@@ -28,16 +28,50 @@ def _scaled(dim, factor):
     return None if dim is None else dim * factor
 
 
+def polyphase_weights(scale, method="bicubic"):
+    """MATLAB ``imresize``'s weights for integer upscaling, one row per output phase.
+
+    For an integer ``scale`` every output pixel ``q * scale + p`` reads the
+    same taps relative to source pixel ``q``: row ``p`` of the returned
+    ``(scale, taps)`` array weighs source offsets ``lo, lo + 1, ..., lo + taps - 1``.
+    The weights are MATLAB's own (:func:`sr_zoo.image.resize.contributions`
+    on an interior row), so upscaling is a fixed polyphase filter.
+
+    >>> offsets_lo, weights = polyphase_weights(3)     # lo = -2, weights.shape = (3, 4)
+    """
+    scale = _positive_int(scale, "scale", "polyphase_weights")
+    length = 16  # any length whose middle row is far from both borders
+    indices, weights = _resize.contributions(length, length * scale, float(scale), method, True, "symmetric")
+    q = length // 2
+    rows = [(indices[q * scale + p] - q, weights[q * scale + p]) for p in range(scale)]
+    used = [(o, w) for offsets, ws in rows for o, w in zip(offsets, ws) if w != 0.0]
+    lo, hi = min(o for o, _ in used), max(o for o, _ in used)
+    table = np.zeros((scale, hi - lo + 1), np.float64)
+    for p, (offsets, ws) in enumerate(rows):
+        for o, w in zip(offsets, ws):  # ascending source order, as imresize sums them
+            if w != 0.0:
+                table[p, o - lo] += w
+    return int(lo), table
+
+
 @keras.saving.register_keras_serializable(package=_PACKAGE)
 class BicubicUpsample(keras.layers.Layer):
     """Upscales NHWC images by an integer ``scale`` with MATLAB ``imresize`` (bicubic by default).
 
     SRCNN's classic input is the MATLAB-bicubic-upscaled image; this layer puts
     that step inside the model so SRCNN, like every zoo model, takes the LR
-    image. It runs the project's in-graph imresize (float in, float out,
-    unclipped), so it is graph-, ``tf.data``- and XLA-safe. It has no weights.
+    image. For an integer scale MATLAB's resize is a fixed polyphase filter
+    (:func:`polyphase_weights`): the layer pads each axis by MATLAB's
+    ``boundary`` rule and adds shifted copies times constant weights, height
+    first, then width, in ``keras.ops`` only, so it runs on every Keras
+    backend, under XLA and on any input size. Float inputs give float outputs
+    equal to :func:`sr_zoo.imresize` to float rounding (unclipped); uint8
+    inputs are rounded after each pass like MATLAB and give the same bytes.
+    It has no weights. ``antialias`` only matters for downscaling and is kept
+    for configuration compatibility.
 
     >>> hr = BicubicUpsample(3)(keras.Input((None, None, 1)))
+    >>> hr_uint8 = BicubicUpsample(2)(np.zeros((1, 8, 8, 3), np.uint8))
     """
 
     def __init__(self, scale, method="bicubic", antialias=True, boundary="symmetric", **kwargs):
@@ -47,12 +81,54 @@ class BicubicUpsample(keras.layers.Layer):
         self.method = method
         self.antialias = bool(antialias)
         self.boundary = boundary
+        self._lo, self._weights = polyphase_weights(self.scale, method)
+
+    def _pad(self, x, axis, lo, hi):
+        """Pads ``axis`` by ``lo``/``hi`` pixels with MATLAB's boundary rule (any length, even 1)."""
+        n = keras.ops.shape(x)[axis]
+        i = keras.ops.arange(-lo, n + hi)
+        if self.boundary == "replicate":
+            i = keras.ops.clip(i, 0, n - 1)
+        else:  # MATLAB's symmetric extension, periodic with period 2n
+            m = keras.ops.mod(i, 2 * n)
+            i = keras.ops.where(m < n, m, 2 * n - 1 - m)
+        return keras.ops.take(x, i, axis=axis)
+
+    def _phases(self, x, axis, as_uint8):
+        """One tensor per output phase ``p`` along ``axis`` (same shape as ``x``)."""
+        taps = self._weights.shape[1]
+        lo, hi = -self._lo, self._lo + taps - 1
+        xp = self._pad(x, axis, lo, hi)
+        total = lo + hi
+        shifted = []
+        for t in range(taps):  # slice [t, len - (total - t)): static bounds, any input size
+            index = [slice(None)] * 4
+            index[axis] = slice(t, t - total if t < total else None)
+            shifted.append(xp[tuple(index)])
+        phases = []
+        for row in self._weights:
+            acc = None
+            for t, w in enumerate(row):
+                if w == 0.0:
+                    continue  # MATLAB drops all-zero taps
+                term = shifted[t] * keras.ops.cast(w, x.dtype)
+                acc = term if acc is None else acc + term
+            if as_uint8:
+                acc = keras.ops.clip(keras.ops.floor(acc + 0.5), 0.0, 255.0)
+            phases.append(acc)
+        return phases
 
     def call(self, inputs):
-        from sr_zoo.image import resize_tf
+        as_uint8 = keras.backend.standardize_dtype(inputs.dtype) == "uint8"
+        x = keras.ops.cast(inputs, "float32") if as_uint8 else inputs
+        # Height first (MATLAB's order for equal scales), then width; channel
+        # (py * s + px) * C + c of the concatenation is the HR pixel offset (py, px).
+        phases = [w for v in self._phases(x, 1, as_uint8) for w in self._phases(v, 2, as_uint8)]
+        y = keras.ops.depth_to_space(keras.ops.concatenate(phases, axis=-1), self.scale)
+        return keras.ops.cast(y, "uint8") if as_uint8 else y
 
-        s = float(self.scale)
-        return resize_tf.imresize_tf(inputs, (s, s), None, self.method, self.antialias, self.boundary)
+    def compute_output_spec(self, inputs):
+        return keras.KerasTensor(self.compute_output_shape(inputs.shape), dtype=inputs.dtype)
 
     def compute_output_shape(self, input_shape):
         n, h, w, c = input_shape

@@ -55,7 +55,8 @@ def build(scale, channels, *, kernel_sizes, filters, name=None):
     conv = dict(padding="same", kernel_initializer=init, bias_initializer="zeros")
 
     lr = keras.Input((None, None, channels), name="lr")
-    x = layers.BicubicUpsample(scale, name="bicubic")(lr)
+    # float32 even under mixed precision: bfloat16 would round the image itself (~3 significant digits).
+    x = layers.BicubicUpsample(scale, name="bicubic", dtype="float32")(lr)
     x = keras.layers.Conv2D(n1, f1, activation="relu", name="patch_extraction", **conv)(x)
     x = keras.layers.Conv2D(n2, f2, activation="relu", name="nonlinear_mapping", **conv)(x)
     sr = keras.layers.Conv2D(channels, f3, name="reconstruction", **conv)(x)
