@@ -61,8 +61,39 @@ class _Entry:
         if key not in self.functions:
             if len(self.functions) >= _MAX_FUNCTIONS:  # many image sizes: forget the oldest compilation
                 self.functions.pop(next(iter(self.functions)))
-            self.functions[key] = tf.function(python_fn, jit_compile=bool(jit_compile), reduce_retracing=False, autograph=False)
+            _silence_per_shape_tracing_warning()
+
+            def per_shape(*args):
+                return python_fn(*args)
+
+            per_shape.__qualname__ = per_shape.__name__ = _PER_SHAPE_NAME
+            self.functions[key] = tf.function(per_shape, jit_compile=bool(jit_compile), reduce_retracing=False,
+                                              autograph=False)
         return self.functions[key]
+
+
+_PER_SHAPE_NAME = "sr_zoo_compiled_once_per_image_shape"
+
+
+class _PerShapeTracingFilter:
+    """Drops TensorFlow's "N out of the last N calls ... triggered tf.function retracing" for our functions.
+
+    Each of them is traced exactly once, for one image shape, and cached (that is the point);
+    TensorFlow counts traces per Python code object, so a folder of differently sized images
+    looked like excessive retracing. Retracing of any other function is still reported.
+    """
+
+    def filter(self, record):
+        message = record.getMessage()
+        return not ("triggered tf.function retracing" in message and _PER_SHAPE_NAME in message)
+
+
+def _silence_per_shape_tracing_warning():
+    import logging
+
+    logger = logging.getLogger("tensorflow")
+    if not any(isinstance(f, _PerShapeTracingFilter) for f in logger.filters):
+        logger.addFilter(_PerShapeTracingFilter())
 
 
 def _entry(model):
