@@ -26,6 +26,15 @@ same flips/rotations to both. LR images are uint8 before conversion (like real
 LR files), then both are converted to float32 in [0, 1], RGB or Y (MATLAB
 ``rgb2ycbcr``, Y in [16/255, 235/255]).
 
+**Fixed degradations are computed once.** For MATLAB bicubic at a fixed scale
+with no rescaling, noise or JPEG (the papers' recipes), the LR of each whole
+(modcropped) image is deterministic: it is made once with :func:`sr_zoo.imresize`,
+kept beside the decoded HR in the ``cache``, and training patches are aligned
+uint8 crops of both, LR offset ``(i, j)`` <-> HR offset ``(s*i, s*j)``. Crop
+positions and transforms are drawn exactly as on the per-patch path, so both
+paths yield the same bytes for a seed (``precompute_lr=False`` selects the
+per-patch path).
+
 Everything is deterministic for a given ``seed``: element seeds come from
 ``tf.data.Dataset.random(seed)`` and all random ops are stateless.
 """
@@ -316,6 +325,55 @@ def _imresize_tensor_scale(image, r):
     return tf.cast(x[0], tf.uint8)
 
 
+def _draws(rand):
+    """Element seed and the stateless integer draws (y, x, transform, spare) of one example."""
+    seed = tf.stack([rand, tf.constant(0x5EED, tf.int64)])
+    return seed, tf.random.stateless_uniform([4], seed, 0, 1 << 30, dtype=tf.int32)
+
+
+def _is_fixed(degradation, rescale, noise, jpeg_q):
+    """True when each whole image has a single LR: bicubic, no rescaling, noise or JPEG."""
+    return degradation == "bicubic" and not rescale and noise is None and jpeg_q is None
+
+
+def _with_whole_lr(scale, boundary):
+    """``{'hr', ...} -> {'hr': modcropped HR, 'lr': imresize(HR, 1/scale)}``, both uint8 (run once per image)."""
+
+    def make(ex):
+        hr = ex["hr"]
+        shape = tf.shape(hr)
+        hr = hr[: shape[0] - shape[0] % scale, : shape[1] - shape[1] % scale]
+        return {"hr": hr, "lr": deg.bicubic(hr, scale, boundary=boundary)}
+
+    return make
+
+
+class _CropMaker:
+    """``(seed, {'hr', 'lr'}) -> (lr, hr, transform)``: aligned uint8 crops of precomputed whole-image pairs.
+
+    Draws positions and transforms as :class:`_PairMaker` does, so the two give the same patches.
+    """
+
+    def __init__(self, *, scale, lr_patch, augment):
+        self.s = scale
+        self.p = lr_patch
+        self.augment = augment
+
+    def __call__(self, rand, ex):
+        _, draws = _draws(rand)
+        s, p = self.s, self.p
+        lr_img = ex["lr"]
+        shape = tf.shape(lr_img)
+        y = draws[0] % (shape[0] - p + 1)
+        x = draws[1] % (shape[1] - p + 1)
+        lr = lr_img[y:y + p, x:x + p]
+        hr = ex["hr"][y * s:(y + p) * s, x * s:(x + p) * s]
+        lr.set_shape([p, p, 3])
+        hr.set_shape([p * s, p * s, 3])
+        transform = draws[2] % 8 if self.augment else tf.constant(0, tf.int32)
+        return lr, hr, transform
+
+
 class _PairMaker:
     """Builds the per-example ``(seed, image) -> (LR, HR)`` function of :func:`train_dataset`."""
 
@@ -368,8 +426,7 @@ class _PairMaker:
 
     def __call__(self, rand, ex):
         """One example: uint8 ``(lr, hr)`` patches and the dihedral transform (0..7) to apply later."""
-        seed = tf.stack([rand, tf.constant(0x5EED, tf.int64)])
-        draws = tf.random.stateless_uniform([4], seed, 0, 1 << 30, dtype=tf.int32)  # y, x, transform
+        seed, draws = _draws(rand)
         img = ex["hr"]
         if self.rescale or self.degradation != "bicubic" or self.noise is not None or self.jpeg_q is not None:
             seeds = tf.random.experimental.stateless_split(seed, 6)
@@ -398,14 +455,27 @@ class _PairMaker:
         return lr, hr, transform
 
 
-def _dihedral_batch(x, t):
-    """Applies dihedral transform ``t[i]`` (rotation ``t // 2`` x 90 degrees, then a flip if odd) to ``x[i]``."""
-    variants = []
+def _dihedral_perms(n):
+    """``(8, n*n)`` int32: source pixel of each output pixel for the 8 dihedral transforms of an ``n x n``
+    patch, ordered as ``rot90(k)`` then (odd ``t``) a left-right flip, ``t = 2k + flip``."""
+    grid = np.arange(n * n, dtype=np.int32).reshape(n, n)
+    perms = []
     for k in range(4):
-        r = tf.image.rot90(x, k)
-        variants += [r, tf.reverse(r, axis=[2])]
-    stacked = tf.stack(variants)  # (8, B, H, W, C)
-    return tf.gather_nd(stacked, tf.stack([t, tf.range(tf.shape(t)[0], dtype=t.dtype)], axis=1))
+        r = np.rot90(grid, k)
+        perms += [r, r[:, ::-1]]
+    return np.stack(perms).reshape(8, n * n)
+
+
+def _dihedral_batch(x, t):
+    """Applies dihedral transform ``t[i]`` (rotation ``t // 2`` x 90 degrees, then a flip if odd) to ``x[i]``.
+
+    One gather of precomputed pixel permutations: a fraction of the cost of making all 8 variants.
+    """
+    n, c = x.shape[1], x.shape[3]
+    perms = tf.constant(_dihedral_perms(n))
+    flat = tf.reshape(x, [-1, n * n, c])
+    out = tf.gather(flat, tf.gather(perms, t), batch_dims=1)
+    return tf.reshape(out, tf.shape(x))
 
 
 def _check_output_options(channels, degradation, sigma):
@@ -439,7 +509,7 @@ def train_dataset(dataset, *, scale, patch_size=None, batch_size, degradation="b
                   augment=True, seed=None, lr_patch_size=None, split="train", data_dir=None, sigma=None,
                   rescale=None, noise_sigma=None, jpeg_quality=None, boundary="symmetric", upsample_lr=False,
                   cache=True, shuffle_buffer=None, repeat=True, patches_per_image=1, drop_remainder=True,
-                  num_parallel_calls=AUTOTUNE):
+                  num_parallel_calls=AUTOTUNE, precompute_lr=True):
     """A ``tf.data.Dataset`` of ``(LR, HR)`` float32 batches in [0, 1] for training.
 
     Args:
@@ -462,13 +532,17 @@ def train_dataset(dataset, *, scale, patch_size=None, batch_size, degradation="b
       jpeg_quality: optional JPEG compression of the LR; an int or an inclusive ``(lo, hi)`` range.
       boundary: imresize border rule for bicubic LR: ``'symmetric'`` (current MATLAB) or ``'replicate'``.
       upsample_lr: bicubic-upsample the LR back to HR size (pre-upsampling models: SRCNN, VDSR).
-      cache: cache decoded images in memory (``True``), in a file (a path), or not (``False``).
+      cache: cache decoded images (and their precomputed LR) in memory (``True``), in a file (a path),
+        or not (``False``).
       shuffle_buffer: images in the shuffle buffer (default: all of them, up to 10000, when cached;
         up to 256 otherwise).
       repeat: repeat forever (use ``steps_per_epoch``); ``False`` gives ``patches_per_image`` passes.
       patches_per_image: passes over the images per (finite) epoch.
       drop_remainder: drop the last partial batch.
       num_parallel_calls: parallelism of the map.
+      precompute_lr: when the degradation is fixed (bicubic; no ``rescale``, ``noise_sigma`` or
+        ``jpeg_quality``) and ``cache`` is on, make each whole image's LR once and crop patches from it
+        (the same patches as the per-patch path, many times faster); ``False`` degrades every patch.
 
     Returns:
       ``tf.data.Dataset`` of ``(lr, hr)``: ``(B, p, p, C)`` and ``(B, p*scale, p*scale, C)``
@@ -493,8 +567,16 @@ def train_dataset(dataset, *, scale, patch_size=None, batch_size, degradation="b
     images = load_images(dataset, split, data_dir=data_dir)
     known = int(images.cardinality().numpy())
     images = images.filter(_size_filter(lr_patch * scale))
+    whole_lr = bool(precompute_lr and cache) and _is_fixed(degradation, maker.rescale, maker.noise, maker.jpeg_q)
+    if whole_lr:
+        images = images.map(_with_whole_lr(scale, boundary), num_parallel_calls=num_parallel_calls,
+                            deterministic=True)
+        maker = _CropMaker(scale=scale, lr_patch=lr_patch, augment=augment)
     if cache:
-        images = images.cache(cache if isinstance(cache, (str, os.PathLike)) else "")
+        path = os.fspath(cache) if isinstance(cache, (str, os.PathLike)) else ""
+        if path and whole_lr:  # a cache file holds one scale's LR: never reuse it for another
+            path += f".lr_x{scale}_{boundary}"
+        images = images.cache(path)
     # Default buffer: every image when cached (memory is spent on the cache anyway), else up to 256
     # decoded images (DIV2K's 2K images are ~6 MB each).
     cap = 10000 if cache else 256
@@ -505,9 +587,13 @@ def train_dataset(dataset, *, scale, patch_size=None, batch_size, degradation="b
     pairs = pairs.map(maker, num_parallel_calls=num_parallel_calls, deterministic=True)
 
     def finish(lr, hr, transform):  # on whole batches: far fewer ops per patch
+        # Y first (per pixel, so it commutes with the transforms): the gathers then move 1 channel, not 3.
+        lr, hr = _to_output(lr, hr, channels, False, scale)
         if augment:
             lr, hr = _dihedral_batch(lr, transform), _dihedral_batch(hr, transform)
-        return _to_output(lr, hr, channels, upsample_lr, scale)
+        if upsample_lr:
+            lr = tf.clip_by_value(imresize(lr, float(scale)), 0.0, 1.0)
+        return lr, hr
 
     pairs = pairs.batch(batch_size, drop_remainder=drop_remainder)
     return pairs.map(finish, num_parallel_calls=num_parallel_calls, deterministic=True).prefetch(AUTOTUNE)
