@@ -312,17 +312,40 @@ def test_precomputed_lr_only_for_fixed_degradations(odd_images, monkeypatch):
     from sr_zoo.data import pipeline
 
     calls = []
-    real = pipeline._with_whole_lr
-    monkeypatch.setattr(pipeline, "_with_whole_lr", lambda *a: calls.append(a) or real(*a))
+    real = pipeline._whole_pairs
+    monkeypatch.setattr(pipeline, "_whole_pairs", lambda images, **kw: calls.append(kw["factors"]) or real(images, **kw))
     base = dict(scale=2, lr_patch_size=4, batch_size=2, seed=0)
-    random_ones = [dict(noise_sigma=5), dict(jpeg_quality=80), dict(rescale=True), dict(degradation="kernel"),
-                   dict(precompute_lr=False), dict(cache=False)]
-    for extra in random_ones:
+    for extra in [dict(noise_sigma=5), dict(jpeg_quality=80), dict(degradation="kernel"), dict(precompute_lr=False),
+                  dict(cache=False)]:
         D.train_dataset(_tf_images(odd_images), **base, **extra)
         assert not calls, extra
     D.train_dataset(_tf_images(odd_images), **base)
-    D.train_dataset(_tf_images(odd_images), upsample_lr=True, **base)
-    assert calls == [(2, "symmetric")] * 2
+    D.train_dataset(_tf_images(odd_images), rescale=True, **base)
+    assert calls == [None, D.FSRCNN_RESCALE]
+
+
+def test_precomputed_rescaling_crops_whole_rescaled_images():
+    """FSRCNN's factors: every pair is an aligned crop of (imresize(image, r), its bicubic LR) for one r;
+    versions smaller than the patch are left out."""
+    scale, p, factors = 3, 5, (1.0, 0.8, 0.6)
+    images = [_noise(23, 31, 21), _noise(40, 34, 22)]  # 0.6 x 23 rows: 14, under the 15-row HR patch
+    versions = {}
+    for i, im in enumerate(images):
+        for r in factors:
+            hr = sr_zoo.data.io.modcrop(im if r == 1 else sr_zoo.imresize(im, r), scale)
+            if min(hr.shape[:2]) >= p * scale:
+                versions[i, r] = (hr, sr_zoo.imresize(hr, 1 / scale))
+    assert (0, 0.6) not in versions
+    ds = D.train_dataset(_tf_images(images), scale=scale, lr_patch_size=p, batch_size=40, channels=3, augment=False,
+                         seed=6, rescale=factors)
+    lr, hr = (_u8(t) for t in next(iter(ds)))
+    used = set()
+    for k in range(len(lr)):
+        key, (y, x) = next((key, pos) for key, pos in ((key, _find(v[0], hr[k], scale)) for key, v in versions.items())
+                           if pos)
+        np.testing.assert_array_equal(lr[k], versions[key][1][y:y + p, x:x + p])
+        used.add(key)
+    assert {r for _, r in used} == set(factors)
 
 
 def test_precomputed_lr_file_cache_is_per_scale(odd_images, tmp_path):

@@ -27,13 +27,15 @@ LR files), then both are converted to float32 in [0, 1], RGB or Y (MATLAB
 ``rgb2ycbcr``, Y in [16/255, 235/255]).
 
 **Fixed degradations are computed once.** For MATLAB bicubic at a fixed scale
-with no rescaling, noise or JPEG (the papers' recipes), the LR of each whole
-(modcropped) image is deterministic: it is made once with :func:`sr_zoo.imresize`,
-kept beside the decoded HR in the ``cache``, and training patches are aligned
-uint8 crops of both, LR offset ``(i, j)`` <-> HR offset ``(s*i, s*j)``. Crop
+with no noise or JPEG (the papers' recipes), the LR of each whole (modcropped)
+image is deterministic: it is made once with :func:`sr_zoo.imresize`, kept
+beside the decoded HR in the ``cache``, and training patches are aligned uint8
+crops of both, LR offset ``(i, j)`` <-> HR offset ``(s*i, s*j)``. Crop
 positions and transforms are drawn exactly as on the per-patch path, so both
-paths yield the same bytes for a seed (``precompute_lr=False`` selects the
-per-patch path).
+paths yield the same bytes for a seed. FSRCNN's rescaling (a finite set of
+factors) is precomputed the same way, one whole-image version per factor, as
+the paper's offline augmentation (the per-patch path rescales a region around
+each patch instead). ``precompute_lr=False`` selects the per-patch path.
 
 Everything is deterministic for a given ``seed``: element seeds come from
 ``tf.data.Dataset.random(seed)`` and all random ops are stateless.
@@ -331,21 +333,35 @@ def _draws(rand):
     return seed, tf.random.stateless_uniform([4], seed, 0, 1 << 30, dtype=tf.int32)
 
 
-def _is_fixed(degradation, rescale, noise, jpeg_q):
-    """True when each whole image has a single LR: bicubic, no rescaling, noise or JPEG."""
-    return degradation == "bicubic" and not rescale and noise is None and jpeg_q is None
+def _is_fixed(degradation, noise, jpeg_q):
+    """True when each whole image (at each of a finite set of rescale factors) has a single LR."""
+    return degradation == "bicubic" and noise is None and jpeg_q is None
 
 
-def _with_whole_lr(scale, boundary):
-    """``{'hr', ...} -> {'hr': modcropped HR, 'lr': imresize(HR, 1/scale)}``, both uint8 (run once per image)."""
+def _whole_pairs(images, *, scale, boundary, factors, lr_patch, num_parallel_calls):
+    """``{'hr'}`` images -> ``{'hr': modcropped HR, 'lr': imresize(HR, 1/scale)}`` (uint8), made once per image.
+
+    With rescale ``factors`` (FSRCNN), one pair per image and factor, from the MATLAB-bicubic rescaled
+    whole image (as the paper's offline augmentation); versions smaller than the patch are left out.
+    """
+    if factors:
+        r_all = tf.constant(factors, tf.float64)
+        images = images.flat_map(lambda ex: tf.data.Dataset.from_tensor_slices(r_all).map(
+            lambda r: {"hr": ex["hr"], "r": r}))
 
     def make(ex):
         hr = ex["hr"]
+        if factors:
+            hr = tf.cond(ex["r"] < 1.0, lambda: _imresize_tensor_scale(hr, ex["r"]), lambda: hr)
+            hr.set_shape([None, None, 3])
         shape = tf.shape(hr)
         hr = hr[: shape[0] - shape[0] % scale, : shape[1] - shape[1] % scale]
         return {"hr": hr, "lr": deg.bicubic(hr, scale, boundary=boundary)}
 
-    return make
+    pairs = images.map(make, num_parallel_calls=num_parallel_calls, deterministic=True)
+    if factors:
+        pairs = pairs.filter(lambda ex: tf.reduce_min(tf.shape(ex["lr"])[:2]) >= lr_patch)
+    return pairs
 
 
 class _CropMaker:
@@ -540,9 +556,11 @@ def train_dataset(dataset, *, scale, patch_size=None, batch_size, degradation="b
       patches_per_image: passes over the images per (finite) epoch.
       drop_remainder: drop the last partial batch.
       num_parallel_calls: parallelism of the map.
-      precompute_lr: when the degradation is fixed (bicubic; no ``rescale``, ``noise_sigma`` or
-        ``jpeg_quality``) and ``cache`` is on, make each whole image's LR once and crop patches from it
-        (the same patches as the per-patch path, many times faster); ``False`` degrades every patch.
+      precompute_lr: when the degradation is fixed (bicubic, no ``noise_sigma`` or ``jpeg_quality``) and
+        ``cache`` is on, make each whole image's LR once (per ``rescale`` factor) and crop aligned pairs from
+        it: the per-patch path's bytes for the same crops, many times faster. Memory: the cache holds the
+        LR too (``1/scale**2`` of the HR), and with ``rescale`` each factor's version (FSRCNN's five: about
+        3.3x the images). ``False`` degrades every patch instead.
 
     Returns:
       ``tf.data.Dataset`` of ``(lr, hr)``: ``(B, p, p, C)`` and ``(B, p*scale, p*scale, C)``
@@ -567,15 +585,16 @@ def train_dataset(dataset, *, scale, patch_size=None, batch_size, degradation="b
     images = load_images(dataset, split, data_dir=data_dir)
     known = int(images.cardinality().numpy())
     images = images.filter(_size_filter(lr_patch * scale))
-    whole_lr = bool(precompute_lr and cache) and _is_fixed(degradation, maker.rescale, maker.noise, maker.jpeg_q)
+    whole_lr = bool(precompute_lr and cache) and _is_fixed(degradation, maker.noise, maker.jpeg_q)
     if whole_lr:
-        images = images.map(_with_whole_lr(scale, boundary), num_parallel_calls=num_parallel_calls,
-                            deterministic=True)
+        images = _whole_pairs(images, scale=scale, boundary=boundary, factors=maker.rescale, lr_patch=lr_patch,
+                              num_parallel_calls=num_parallel_calls)
         maker = _CropMaker(scale=scale, lr_patch=lr_patch, augment=augment)
+        known *= len(rescale) if rescale else 1  # one cached pair per image and factor
     if cache:
         path = os.fspath(cache) if isinstance(cache, (str, os.PathLike)) else ""
         if path and whole_lr:  # a cache file holds one scale's LR: never reuse it for another
-            path += f".lr_x{scale}_{boundary}"
+            path += f".lr_x{scale}_{boundary}" + ("_r" + "-".join(f"{r:g}" for r in rescale) if rescale else "")
         images = images.cache(path)
     # Default buffer: every image when cached (memory is spent on the cache anyway), else up to 256
     # decoded images (DIV2K's 2K images are ~6 MB each).
