@@ -35,7 +35,9 @@ positions and transforms are drawn exactly as on the per-patch path, so both
 paths yield the same bytes for a seed. FSRCNN's rescaling (a finite set of
 factors) is precomputed the same way, one whole-image version per factor, as
 the paper's offline augmentation (the per-patch path rescales a region around
-each patch instead). ``precompute_lr=False`` selects the per-patch path.
+each patch instead). ``precompute_lr=False`` selects the per-patch path. Large
+batches cut several patches per image visit in one vectorised gather
+(``patches_per_visit``; at least 16 image visits per batch by default).
 
 Everything is deterministic for a given ``seed``: element seeds come from
 ``tf.data.Dataset.random(seed)`` and all random ops are stateless.
@@ -338,6 +340,11 @@ def _is_fixed(degradation, noise, jpeg_q):
     return degradation == "bicubic" and noise is None and jpeg_q is None
 
 
+def _default_visit(batch_size, min_visits=16):
+    """Largest divisor ``k`` of ``batch_size`` with at least ``min_visits`` image visits per batch (or 1)."""
+    return max([k for k in range(1, batch_size + 1) if batch_size % k == 0 and batch_size // k >= min_visits] or [1])
+
+
 def _whole_pairs(images, *, scale, boundary, factors, lr_patch, num_parallel_calls):
     """``{'hr'}`` images -> ``{'hr': modcropped HR, 'lr': imresize(HR, 1/scale)}`` (uint8), made once per image.
 
@@ -367,26 +374,45 @@ def _whole_pairs(images, *, scale, boundary, factors, lr_patch, num_parallel_cal
 class _CropMaker:
     """``(seed, {'hr', 'lr'}) -> (lr, hr, transform)``: aligned uint8 crops of precomputed whole-image pairs.
 
-    Draws positions and transforms as :class:`_PairMaker` does, so the two give the same patches.
+    With ``crops=1`` it draws positions and transforms as :class:`_PairMaker` does, so the two give the
+    same patches; ``crops=k`` cuts ``k`` patches per image visit at once (``(k, p, p, 3)``), which
+    spreads the per-element cost of the ``tf.data`` stages over ``k`` patches.
     """
 
-    def __init__(self, *, scale, lr_patch, augment):
+    def __init__(self, *, scale, lr_patch, augment, crops=1):
         self.s = scale
         self.p = lr_patch
         self.augment = augment
+        self.k = crops
 
     def __call__(self, rand, ex):
-        _, draws = _draws(rand)
-        s, p = self.s, self.p
-        lr_img = ex["lr"]
+        s, p, k = self.s, self.p, self.k
+        lr_img, hr_img = ex["lr"], ex["hr"]
         shape = tf.shape(lr_img)
+        if k == 1:
+            _, draws = _draws(rand)
+            y = draws[0] % (shape[0] - p + 1)
+            x = draws[1] % (shape[1] - p + 1)
+            lr = lr_img[y:y + p, x:x + p]
+            hr = hr_img[y * s:(y + p) * s, x * s:(x + p) * s]
+            lr.set_shape([p, p, 3])
+            hr.set_shape([p * s, p * s, 3])
+            transform = draws[2] % 8 if self.augment else tf.constant(0, tf.int32)
+            return lr, hr, transform
+        seed, _ = _draws(rand)
+        draws = tf.random.stateless_uniform([3, k], seed, 0, 1 << 30, dtype=tf.int32)
         y = draws[0] % (shape[0] - p + 1)
         x = draws[1] % (shape[1] - p + 1)
-        lr = lr_img[y:y + p, x:x + p]
-        hr = ex["hr"][y * s:(y + p) * s, x * s:(x + p) * s]
-        lr.set_shape([p, p, 3])
-        hr.set_shape([p * s, p * s, 3])
-        transform = draws[2] % 8 if self.augment else tf.constant(0, tf.int32)
+
+        def crop(img, y0, x0, n):  # k crops n x n at (y0[i], x0[i]): gather rows, then columns
+            rows = tf.gather(img, y0[:, None] + tf.range(n))
+            return tf.gather(rows, x0[:, None] + tf.range(n), axis=2, batch_dims=1)
+
+        lr = crop(lr_img, y, x, p)
+        hr = crop(hr_img, y * s, x * s, p * s)
+        lr.set_shape([k, p, p, 3])
+        hr.set_shape([k, p * s, p * s, 3])
+        transform = draws[2] % 8 if self.augment else tf.zeros([k], tf.int32)
         return lr, hr, transform
 
 
@@ -525,7 +551,7 @@ def train_dataset(dataset, *, scale, patch_size=None, batch_size, degradation="b
                   augment=True, seed=None, lr_patch_size=None, split="train", data_dir=None, sigma=None,
                   rescale=None, noise_sigma=None, jpeg_quality=None, boundary="symmetric", upsample_lr=False,
                   cache=True, shuffle_buffer=None, repeat=True, patches_per_image=1, drop_remainder=True,
-                  num_parallel_calls=AUTOTUNE, precompute_lr=True):
+                  num_parallel_calls=AUTOTUNE, precompute_lr=True, patches_per_visit=None):
     """A ``tf.data.Dataset`` of ``(LR, HR)`` float32 batches in [0, 1] for training.
 
     Args:
@@ -553,7 +579,7 @@ def train_dataset(dataset, *, scale, patch_size=None, batch_size, degradation="b
       shuffle_buffer: images in the shuffle buffer (default: all of them, up to 10000, when cached;
         up to 256 otherwise).
       repeat: repeat forever (use ``steps_per_epoch``); ``False`` gives ``patches_per_image`` passes.
-      patches_per_image: passes over the images per (finite) epoch.
+      patches_per_image: passes over the images per (finite) epoch (each visit cuts ``patches_per_visit``).
       drop_remainder: drop the last partial batch.
       num_parallel_calls: parallelism of the map.
       precompute_lr: when the degradation is fixed (bicubic, no ``noise_sigma`` or ``jpeg_quality``) and
@@ -561,6 +587,10 @@ def train_dataset(dataset, *, scale, patch_size=None, batch_size, degradation="b
         it: the per-patch path's bytes for the same crops, many times faster. Memory: the cache holds the
         LR too (``1/scale**2`` of the HR), and with ``rescale`` each factor's version (FSRCNN's five: about
         3.3x the images). ``False`` degrades every patch instead.
+      patches_per_visit: on the precomputed path, patches cut from an image each time the shuffled
+        stream reaches it (vectorised: the per-element cost of tf.data is shared). Must divide
+        ``batch_size``; default: the largest divisor that still leaves at least 16 image visits per batch
+        (1 for batches under 32, so a batch of 16 draws 16 images; 8 for FSRCNN's 128).
 
     Returns:
       ``tf.data.Dataset`` of ``(lr, hr)``: ``(B, p, p, C)`` and ``(B, p*scale, p*scale, C)``
@@ -585,11 +615,18 @@ def train_dataset(dataset, *, scale, patch_size=None, batch_size, degradation="b
     images = load_images(dataset, split, data_dir=data_dir)
     known = int(images.cardinality().numpy())
     images = images.filter(_size_filter(lr_patch * scale))
+    visit = 1
     whole_lr = bool(precompute_lr and cache) and _is_fixed(degradation, maker.noise, maker.jpeg_q)
     if whole_lr:
         images = _whole_pairs(images, scale=scale, boundary=boundary, factors=maker.rescale, lr_patch=lr_patch,
                               num_parallel_calls=num_parallel_calls)
-        maker = _CropMaker(scale=scale, lr_patch=lr_patch, augment=augment)
+        visit = patches_per_visit or _default_visit(batch_size)
+        if batch_size % visit:
+            raise ValueError(f"patches_per_visit={visit} must divide batch_size={batch_size}")
+        maker = _CropMaker(scale=scale, lr_patch=lr_patch, augment=augment, crops=visit)
+    elif patches_per_visit not in (None, 1):
+        raise ValueError("patches_per_visit > 1 needs the precomputed path (fixed degradation, cache on, "
+                         "precompute_lr=True)")
         known *= len(rescale) if rescale else 1  # one cached pair per image and factor
     if cache:
         path = os.fspath(cache) if isinstance(cache, (str, os.PathLike)) else ""
@@ -606,6 +643,10 @@ def train_dataset(dataset, *, scale, patch_size=None, batch_size, degradation="b
     pairs = pairs.map(maker, num_parallel_calls=num_parallel_calls, deterministic=True)
 
     def finish(lr, hr, transform):  # on whole batches: far fewer ops per patch
+        if visit > 1:  # (B / k, k, ...) groups of one image visit -> (B, ...)
+            lr = tf.reshape(lr, [-1, lr_patch, lr_patch, 3])
+            hr = tf.reshape(hr, [-1, lr_patch * scale, lr_patch * scale, 3])
+            transform = tf.reshape(transform, [-1])
         # Y first (per pixel, so it commutes with the transforms): the gathers then move 1 channel, not 3.
         lr, hr = _to_output(lr, hr, channels, False, scale)
         if augment:
@@ -614,7 +655,7 @@ def train_dataset(dataset, *, scale, patch_size=None, batch_size, degradation="b
             lr = tf.clip_by_value(imresize(lr, float(scale)), 0.0, 1.0)
         return lr, hr
 
-    pairs = pairs.batch(batch_size, drop_remainder=drop_remainder)
+    pairs = pairs.batch(batch_size // visit, drop_remainder=drop_remainder)
     return pairs.map(finish, num_parallel_calls=num_parallel_calls, deterministic=True).prefetch(AUTOTUNE)
 
 
