@@ -11,7 +11,8 @@ with its batch and patch sizes, loss, optimizer and degradation, as ``train.py``
 * ``torch``: patches/s of the same architecture, loss, optimizer and batch in PyTorch
   (``benchmarks/torch_reference.py`` in a subprocess, step only, no data loading).
 
-Ratios: ``e2e/torch`` (targets: ESPCN >= 2, EDSR >= 1.5) and ``pipe/step`` (target >= 5).
+End to end and PyTorch run alternately ``--repeats`` times and keep their best (other jobs share
+the cores). Ratios: ``e2e/torch`` (targets: ESPCN >= 2, EDSR >= 1.5) and ``pipe/step`` (target >= 5).
 Images come from ``../shared/data`` (``$SR_ZOO_DATA``): ``t91`` -> T91, ``bsd200`` -> BSD200;
 EDSR's ``div2k/hr`` is not there, so the 291 images stand in for it (printed). The machine
 is shared: the load average is printed before and after, and only ratios measured in the same
@@ -147,6 +148,7 @@ def main():
     p.add_argument("--models", default=",".join(RECIPES), help=f"comma-separated, from {','.join(RECIPES)}")
     p.add_argument("--seconds", type=float, default=4.0, help="timed seconds per measurement (after warm-up)")
     p.add_argument("--min_steps", type=int, default=2, help="fewest timed training steps per measurement")
+    p.add_argument("--repeats", type=int, default=2, help="alternating end-to-end / PyTorch runs, best kept")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch reference")
     p.add_argument("--per_patch", action="store_true", help="precompute_lr=False: degrade every patch")
     p.add_argument("--jit_compile", default="auto", choices=("auto", "true", "false"),
@@ -176,10 +178,15 @@ def main():
             steps[jit] = step_rate(model, batch, recipe.batch_size, args.seconds, args.min_steps) + (model,)
         jit = max(steps, key=lambda k: steps[k][0])
         step, step_s, model = steps[jit]
-        e2e = end_to_end_rate(model, ds, recipe.batch_size, step_s, args.seconds, args.min_steps)
+        # The machine is shared: end to end and PyTorch alternate, and each keeps its best of --repeats.
+        e2e, ref, why = 0.0, None, "skipped"
+        for _ in range(args.repeats):
+            e2e = max(e2e, end_to_end_rate(model, ds, recipe.batch_size, step_s, args.seconds, args.min_steps))
+            if not args.no_torch:
+                r, why = torch_rate(recipe, args, args.seconds)
+                ref = r if ref is None or (r is not None and r > ref) else ref
         del model, ds, batch, steps
         keras.backend.clear_session()
-        ref, why = (None, "skipped") if args.no_torch else torch_rate(recipe, args, args.seconds)
         rows.append((label + (" (XLA)" if jit else ""), recipe.batch_size, pipe, step, e2e, ref, why))
         print(f"  pipeline {pipe:.0f}  step {step:.0f} (jit_compile={jit})  end-to-end {e2e:.0f}  torch "
               f"{'-' if ref is None else f'{ref:.0f}'} patches/s", flush=True)

@@ -363,3 +363,14 @@ def test_precomputed_lr_file_cache_is_per_scale(odd_images, tmp_path):
     for (la, ha), (lb, hb) in zip(_batches(again, 1), _batches(fresh, 1)):
         np.testing.assert_array_equal(la, lb)
         np.testing.assert_array_equal(ha, hb)
+
+
+def test_patches_per_visit_must_divide_the_batch(odd_images):
+    with pytest.raises(ValueError, match="patches_per_visit=3 must divide batch_size=16"):
+        D.train_dataset(_tf_images(odd_images), scale=2, lr_patch_size=4, batch_size=16, patches_per_visit=3)
+    with pytest.raises(ValueError, match="needs the precomputed path"):
+        D.train_dataset(_tf_images(odd_images), scale=2, lr_patch_size=4, batch_size=16, patches_per_visit=4,
+                        noise_sigma=5)
+    ds = D.train_dataset(_tf_images(odd_images), scale=2, lr_patch_size=4, batch_size=16, patches_per_visit=4, seed=0)
+    lr, hr = next(iter(ds))
+    assert lr.shape == (16, 4, 4, 1) and hr.shape == (16, 8, 8, 1)
