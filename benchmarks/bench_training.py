@@ -143,6 +143,10 @@ def torch_rate(recipe, args, seconds):
     return json.loads(out.stdout.strip().splitlines()[-1])["patches_per_s"], ""
 
 
+def _fmt(rate):
+    return "-" if rate is None else f"{rate:.0f}" if rate >= 100 else f"{rate:.3g}"
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", default=",".join(RECIPES), help=f"comma-separated, from {','.join(RECIPES)}")
@@ -188,16 +192,16 @@ def main():
         del model, ds, batch, steps
         keras.backend.clear_session()
         rows.append((label + (" (XLA)" if jit else ""), recipe.batch_size, pipe, step, e2e, ref, why))
-        print(f"  pipeline {pipe:.0f}  step {step:.0f} (jit_compile={jit})  end-to-end {e2e:.0f}  torch "
-              f"{'-' if ref is None else f'{ref:.0f}'} patches/s", flush=True)
+        print(f"  pipeline {_fmt(pipe)}  step {_fmt(step)} (jit_compile={jit})  end-to-end {_fmt(e2e)}  "
+              f"torch {_fmt(ref)} patches/s", flush=True)
 
     print()
     print("| recipe | batch | pipeline | Keras step | Keras end-to-end | PyTorch step | e2e / torch | pipeline / step |")
     print("|---|---|---|---|---|---|---|---|")
     for label, b, pipe, step, e2e, ref, why in rows:
         ratio = f"{e2e / ref:.2f}" if ref else why or "-"
-        ref_s = f"{ref:.0f}" if ref else "-"
-        print(f"| {label} | {b} | {pipe:.0f} | {step:.0f} | {e2e:.0f} | {ref_s} | {ratio} | {pipe / step:.1f} |")
+        print(f"| {label} | {b} | {_fmt(pipe)} | {_fmt(step)} | {_fmt(e2e)} | {_fmt(ref)} | {ratio} | "
+              f"{pipe / step:.1f} |")
     print(f"(patches/s; load average after: {os.getloadavg()})")
 
 
