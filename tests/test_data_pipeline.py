@@ -250,3 +250,127 @@ def test_missing_tfds_dataset_names_the_build_command(tmp_path):
     assert f"--data_dir={tmp_path}" in msg
     with pytest.raises(D.DatasetNotBuiltError, match="tfds build tfds_builders/t91"):
         D.eval_dataset("t91", scale=2, data_dir=tmp_path)
+
+
+# ----------------------------------------------------------------------------- precomputed LR (fixed degradation)
+
+
+@pytest.fixture(scope="module")
+def odd_images():
+    # Sides that are no multiple of 2, 3 or 4 (modcrop matters) and small enough that most patches touch a border.
+    return [_noise(31, 29, 11), _noise(26, 37, 12), _noise(43, 25, 13)]
+
+
+def _u8(x):
+    return np.round(x.numpy() * 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("scale,channels,boundary,augment", [
+    (2, 3, "symmetric", True), (3, 1, "replicate", True), (4, 3, "replicate", False), (3, 3, "symmetric", False),
+])
+def test_precomputed_lr_gives_the_per_patch_bytes(odd_images, scale, channels, boundary, augment):
+    """Same seed, same crop positions and transforms: the two paths yield identical batches (Y and RGB)."""
+    kw = dict(scale=scale, lr_patch_size=5, batch_size=16, channels=channels, boundary=boundary, augment=augment,
+              seed=4)
+    cached = _batches(D.train_dataset(_tf_images(odd_images), **kw), 4)
+    per_patch = _batches(D.train_dataset(_tf_images(odd_images), precompute_lr=False, **kw), 4)
+    for (lc, hc), (lp, hp) in zip(cached, per_patch):
+        np.testing.assert_array_equal(lc, lp)
+        np.testing.assert_array_equal(hc, hp)
+
+
+@pytest.mark.parametrize("scale,boundary", [(2, "symmetric"), (3, "replicate"), (4, "symmetric")])
+def test_precomputed_pairs_are_aligned_crops_at_every_border(odd_images, scale, boundary):
+    """LR offset (i, j) <-> HR offset (s*i, s*j) of the modcropped image; patches reach all four borders."""
+    ds = D.train_dataset(_tf_images(odd_images), scale=scale, lr_patch_size=4, batch_size=64, channels=3,
+                         augment=False, seed=5, boundary=boundary)
+    lr, hr = (_u8(t) for t in next(iter(ds)))
+    crops = [sr_zoo.data.io.modcrop(im, scale) for im in odd_images]
+    full = [sr_zoo.imresize(c, 1 / scale, boundary=boundary) for c in crops]
+    sides = set()
+    for k in range(len(lr)):
+        i, (y, x) = next((i, p) for i, p in ((i, _find(c, hr[k], scale)) for i, c in enumerate(crops)) if p)
+        np.testing.assert_array_equal(lr[k], full[i][y:y + 4, x:x + 4])
+        h, w = full[i].shape[:2]
+        sides |= {s for s, hit in (("top", y == 0), ("left", x == 0), ("bottom", y + 4 == h), ("right", x + 4 == w))
+                  if hit}
+    assert sides == {"top", "left", "bottom", "right"}
+
+
+def test_precomputed_lr_is_deterministic_for_a_seed(odd_images):
+    kw = dict(scale=3, lr_patch_size=6, batch_size=8, channels=1)
+    a = _batches(D.train_dataset(_tf_images(odd_images), seed=9, **kw), 3)
+    b = _batches(D.train_dataset(_tf_images(odd_images), seed=9, **kw), 3)
+    c = _batches(D.train_dataset(_tf_images(odd_images), seed=10, **kw), 3)
+    for (la, ha), (lb, hb) in zip(a, b):
+        np.testing.assert_array_equal(la, lb)
+        np.testing.assert_array_equal(ha, hb)
+    assert not all(np.array_equal(ha, hc) for (_, ha), (_, hc) in zip(a, c))
+
+
+def test_precomputed_lr_only_for_fixed_degradations(odd_images, monkeypatch):
+    from sr_zoo.data import pipeline
+
+    calls = []
+    real = pipeline._whole_pairs
+    monkeypatch.setattr(pipeline, "_whole_pairs", lambda images, **kw: calls.append(kw["factors"]) or real(images, **kw))
+    base = dict(scale=2, lr_patch_size=4, batch_size=2, seed=0)
+    for extra in [dict(noise_sigma=5), dict(jpeg_quality=80), dict(degradation="kernel"), dict(precompute_lr=False),
+                  dict(cache=False)]:
+        D.train_dataset(_tf_images(odd_images), **base, **extra)
+        assert not calls, extra
+    D.train_dataset(_tf_images(odd_images), **base)
+    D.train_dataset(_tf_images(odd_images), rescale=True, **base)
+    assert calls == [None, D.FSRCNN_RESCALE]
+
+
+def test_precomputed_rescaling_crops_whole_rescaled_images():
+    """FSRCNN's factors: every pair is an aligned crop of (imresize(image, r), its bicubic LR) for one r;
+    versions smaller than the patch are left out."""
+    scale, p, factors = 3, 5, (1.0, 0.8, 0.6)
+    images = [_noise(23, 31, 21), _noise(40, 34, 22)]  # 0.6 x 23 rows: 14, under the 15-row HR patch
+    versions = {}
+    for i, im in enumerate(images):
+        for r in factors:
+            hr = sr_zoo.data.io.modcrop(im if r == 1 else sr_zoo.imresize(im, r), scale)
+            if min(hr.shape[:2]) >= p * scale:
+                versions[i, r] = (hr, sr_zoo.imresize(hr, 1 / scale))
+    assert (0, 0.6) not in versions
+    ds = D.train_dataset(_tf_images(images), scale=scale, lr_patch_size=p, batch_size=40, channels=3, augment=False,
+                         seed=6, rescale=factors)
+    lr, hr = (_u8(t) for t in next(iter(ds)))
+    used = set()
+    for k in range(len(lr)):
+        key, (y, x) = next((key, pos) for key, pos in ((key, _find(v[0], hr[k], scale)) for key, v in versions.items())
+                           if pos)
+        np.testing.assert_array_equal(lr[k], versions[key][1][y:y + p, x:x + p])
+        used.add(key)
+    assert {r for _, r in used} == set(factors)
+
+
+def test_precomputed_lr_file_cache_is_per_scale(odd_images, tmp_path):
+    cache = tmp_path / "t91_cache"
+    for scale in (2, 3):
+        ds = D.train_dataset(_tf_images(odd_images), scale=scale, lr_patch_size=4, batch_size=3, seed=0,
+                             cache=str(cache), repeat=False)
+        assert sum(int(lr.shape[0]) for lr, _ in ds) == 3
+    names = {p.name.split(".lr_")[1].split(".")[0] for p in tmp_path.iterdir()}
+    assert names == {"x2_symmetric", "x3_symmetric"}
+    # A second run reads the file cache of its own scale and gives the same patches.
+    again = D.train_dataset(_tf_images(odd_images), scale=3, lr_patch_size=4, batch_size=3, seed=0,
+                            cache=str(cache), repeat=False)
+    fresh = D.train_dataset(_tf_images(odd_images), scale=3, lr_patch_size=4, batch_size=3, seed=0, repeat=False)
+    for (la, ha), (lb, hb) in zip(_batches(again, 1), _batches(fresh, 1)):
+        np.testing.assert_array_equal(la, lb)
+        np.testing.assert_array_equal(ha, hb)
+
+
+def test_patches_per_visit_must_divide_the_batch(odd_images):
+    with pytest.raises(ValueError, match="patches_per_visit=3 must divide batch_size=16"):
+        D.train_dataset(_tf_images(odd_images), scale=2, lr_patch_size=4, batch_size=16, patches_per_visit=3)
+    with pytest.raises(ValueError, match="needs the precomputed path"):
+        D.train_dataset(_tf_images(odd_images), scale=2, lr_patch_size=4, batch_size=16, patches_per_visit=4,
+                        noise_sigma=5)
+    ds = D.train_dataset(_tf_images(odd_images), scale=2, lr_patch_size=4, batch_size=16, patches_per_visit=4, seed=0)
+    lr, hr = next(iter(ds))
+    assert lr.shape == (16, 4, 4, 1) and hr.shape == (16, 8, 8, 1)

@@ -26,6 +26,19 @@ same flips/rotations to both. LR images are uint8 before conversion (like real
 LR files), then both are converted to float32 in [0, 1], RGB or Y (MATLAB
 ``rgb2ycbcr``, Y in [16/255, 235/255]).
 
+**Fixed degradations are computed once.** For MATLAB bicubic at a fixed scale
+with no noise or JPEG (the papers' recipes), the LR of each whole (modcropped)
+image is deterministic: it is made once with :func:`sr_zoo.imresize`, kept
+beside the decoded HR in the ``cache``, and training patches are aligned uint8
+crops of both, LR offset ``(i, j)`` <-> HR offset ``(s*i, s*j)``. Crop
+positions and transforms are drawn exactly as on the per-patch path, so both
+paths yield the same bytes for a seed. FSRCNN's rescaling (a finite set of
+factors) is precomputed the same way, one whole-image version per factor, as
+the paper's offline augmentation (the per-patch path rescales a region around
+each patch instead). ``precompute_lr=False`` selects the per-patch path. Large
+batches cut several patches per image visit in one vectorised gather
+(``patches_per_visit``; at least 16 image visits per batch by default).
+
 Everything is deterministic for a given ``seed``: element seeds come from
 ``tf.data.Dataset.random(seed)`` and all random ops are stateless.
 """
@@ -316,6 +329,93 @@ def _imresize_tensor_scale(image, r):
     return tf.cast(x[0], tf.uint8)
 
 
+def _draws(rand):
+    """Element seed and the stateless integer draws (y, x, transform, spare) of one example."""
+    seed = tf.stack([rand, tf.constant(0x5EED, tf.int64)])
+    return seed, tf.random.stateless_uniform([4], seed, 0, 1 << 30, dtype=tf.int32)
+
+
+def _is_fixed(degradation, noise, jpeg_q):
+    """True when each whole image (at each of a finite set of rescale factors) has a single LR."""
+    return degradation == "bicubic" and noise is None and jpeg_q is None
+
+
+def _default_visit(batch_size, min_visits=16):
+    """Largest divisor ``k`` of ``batch_size`` with at least ``min_visits`` image visits per batch (or 1)."""
+    return max([k for k in range(1, batch_size + 1) if batch_size % k == 0 and batch_size // k >= min_visits] or [1])
+
+
+def _whole_pairs(images, *, scale, boundary, factors, lr_patch, num_parallel_calls):
+    """``{'hr'}`` images -> ``{'hr': modcropped HR, 'lr': imresize(HR, 1/scale)}`` (uint8), made once per image.
+
+    With rescale ``factors`` (FSRCNN), one pair per image and factor, from the MATLAB-bicubic rescaled
+    whole image (as the paper's offline augmentation); versions smaller than the patch are left out.
+    """
+    if factors:
+        r_all = tf.constant(factors, tf.float64)
+        images = images.flat_map(lambda ex: tf.data.Dataset.from_tensor_slices(r_all).map(
+            lambda r: {"hr": ex["hr"], "r": r}))
+
+    def make(ex):
+        hr = ex["hr"]
+        if factors:
+            hr = tf.cond(ex["r"] < 1.0, lambda: _imresize_tensor_scale(hr, ex["r"]), lambda: hr)
+            hr.set_shape([None, None, 3])
+        shape = tf.shape(hr)
+        hr = hr[: shape[0] - shape[0] % scale, : shape[1] - shape[1] % scale]
+        return {"hr": hr, "lr": deg.bicubic(hr, scale, boundary=boundary)}
+
+    pairs = images.map(make, num_parallel_calls=num_parallel_calls, deterministic=True)
+    if factors:
+        pairs = pairs.filter(lambda ex: tf.reduce_min(tf.shape(ex["lr"])[:2]) >= lr_patch)
+    return pairs
+
+
+class _CropMaker:
+    """``(seed, {'hr', 'lr'}) -> (lr, hr, transform)``: aligned uint8 crops of precomputed whole-image pairs.
+
+    With ``crops=1`` it draws positions and transforms as :class:`_PairMaker` does, so the two give the
+    same patches; ``crops=k`` cuts ``k`` patches per image visit at once (``(k, p, p, 3)``), which
+    spreads the per-element cost of the ``tf.data`` stages over ``k`` patches.
+    """
+
+    def __init__(self, *, scale, lr_patch, augment, crops=1):
+        self.s = scale
+        self.p = lr_patch
+        self.augment = augment
+        self.k = crops
+
+    def __call__(self, rand, ex):
+        s, p, k = self.s, self.p, self.k
+        lr_img, hr_img = ex["lr"], ex["hr"]
+        shape = tf.shape(lr_img)
+        if k == 1:
+            _, draws = _draws(rand)
+            y = draws[0] % (shape[0] - p + 1)
+            x = draws[1] % (shape[1] - p + 1)
+            lr = lr_img[y:y + p, x:x + p]
+            hr = hr_img[y * s:(y + p) * s, x * s:(x + p) * s]
+            lr.set_shape([p, p, 3])
+            hr.set_shape([p * s, p * s, 3])
+            transform = draws[2] % 8 if self.augment else tf.constant(0, tf.int32)
+            return lr, hr, transform
+        seed, _ = _draws(rand)
+        draws = tf.random.stateless_uniform([3, k], seed, 0, 1 << 30, dtype=tf.int32)
+        y = draws[0] % (shape[0] - p + 1)
+        x = draws[1] % (shape[1] - p + 1)
+
+        def crop(img, y0, x0, n):  # k crops n x n at (y0[i], x0[i]): gather rows, then columns
+            rows = tf.gather(img, y0[:, None] + tf.range(n))
+            return tf.gather(rows, x0[:, None] + tf.range(n), axis=2, batch_dims=1)
+
+        lr = crop(lr_img, y, x, p)
+        hr = crop(hr_img, y * s, x * s, p * s)
+        lr.set_shape([k, p, p, 3])
+        hr.set_shape([k, p * s, p * s, 3])
+        transform = draws[2] % 8 if self.augment else tf.zeros([k], tf.int32)
+        return lr, hr, transform
+
+
 class _PairMaker:
     """Builds the per-example ``(seed, image) -> (LR, HR)`` function of :func:`train_dataset`."""
 
@@ -368,8 +468,7 @@ class _PairMaker:
 
     def __call__(self, rand, ex):
         """One example: uint8 ``(lr, hr)`` patches and the dihedral transform (0..7) to apply later."""
-        seed = tf.stack([rand, tf.constant(0x5EED, tf.int64)])
-        draws = tf.random.stateless_uniform([4], seed, 0, 1 << 30, dtype=tf.int32)  # y, x, transform
+        seed, draws = _draws(rand)
         img = ex["hr"]
         if self.rescale or self.degradation != "bicubic" or self.noise is not None or self.jpeg_q is not None:
             seeds = tf.random.experimental.stateless_split(seed, 6)
@@ -398,14 +497,27 @@ class _PairMaker:
         return lr, hr, transform
 
 
-def _dihedral_batch(x, t):
-    """Applies dihedral transform ``t[i]`` (rotation ``t // 2`` x 90 degrees, then a flip if odd) to ``x[i]``."""
-    variants = []
+def _dihedral_perms(n):
+    """``(8, n*n)`` int32: source pixel of each output pixel for the 8 dihedral transforms of an ``n x n``
+    patch, ordered as ``rot90(k)`` then (odd ``t``) a left-right flip, ``t = 2k + flip``."""
+    grid = np.arange(n * n, dtype=np.int32).reshape(n, n)
+    perms = []
     for k in range(4):
-        r = tf.image.rot90(x, k)
-        variants += [r, tf.reverse(r, axis=[2])]
-    stacked = tf.stack(variants)  # (8, B, H, W, C)
-    return tf.gather_nd(stacked, tf.stack([t, tf.range(tf.shape(t)[0], dtype=t.dtype)], axis=1))
+        r = np.rot90(grid, k)
+        perms += [r, r[:, ::-1]]
+    return np.stack(perms).reshape(8, n * n)
+
+
+def _dihedral_batch(x, t):
+    """Applies dihedral transform ``t[i]`` (rotation ``t // 2`` x 90 degrees, then a flip if odd) to ``x[i]``.
+
+    One gather of precomputed pixel permutations: a fraction of the cost of making all 8 variants.
+    """
+    n, c = x.shape[1], x.shape[3]
+    perms = tf.constant(_dihedral_perms(n))
+    flat = tf.reshape(x, [-1, n * n, c])
+    out = tf.gather(flat, tf.gather(perms, t), batch_dims=1)
+    return tf.reshape(out, tf.shape(x))
 
 
 def _check_output_options(channels, degradation, sigma):
@@ -439,7 +551,7 @@ def train_dataset(dataset, *, scale, patch_size=None, batch_size, degradation="b
                   augment=True, seed=None, lr_patch_size=None, split="train", data_dir=None, sigma=None,
                   rescale=None, noise_sigma=None, jpeg_quality=None, boundary="symmetric", upsample_lr=False,
                   cache=True, shuffle_buffer=None, repeat=True, patches_per_image=1, drop_remainder=True,
-                  num_parallel_calls=AUTOTUNE):
+                  num_parallel_calls=AUTOTUNE, precompute_lr=True, patches_per_visit=None):
     """A ``tf.data.Dataset`` of ``(LR, HR)`` float32 batches in [0, 1] for training.
 
     Args:
@@ -462,13 +574,23 @@ def train_dataset(dataset, *, scale, patch_size=None, batch_size, degradation="b
       jpeg_quality: optional JPEG compression of the LR; an int or an inclusive ``(lo, hi)`` range.
       boundary: imresize border rule for bicubic LR: ``'symmetric'`` (current MATLAB) or ``'replicate'``.
       upsample_lr: bicubic-upsample the LR back to HR size (pre-upsampling models: SRCNN, VDSR).
-      cache: cache decoded images in memory (``True``), in a file (a path), or not (``False``).
+      cache: cache decoded images (and their precomputed LR) in memory (``True``), in a file (a path),
+        or not (``False``).
       shuffle_buffer: images in the shuffle buffer (default: all of them, up to 10000, when cached;
         up to 256 otherwise).
       repeat: repeat forever (use ``steps_per_epoch``); ``False`` gives ``patches_per_image`` passes.
-      patches_per_image: passes over the images per (finite) epoch.
+      patches_per_image: passes over the images per (finite) epoch (each visit cuts ``patches_per_visit``).
       drop_remainder: drop the last partial batch.
       num_parallel_calls: parallelism of the map.
+      precompute_lr: when the degradation is fixed (bicubic, no ``noise_sigma`` or ``jpeg_quality``) and
+        ``cache`` is on, make each whole image's LR once (per ``rescale`` factor) and crop aligned pairs from
+        it: the per-patch path's bytes for the same crops, many times faster. Memory: the cache holds the
+        LR too (``1/scale**2`` of the HR), and with ``rescale`` each factor's version (FSRCNN's five: about
+        3.3x the images). ``False`` degrades every patch instead.
+      patches_per_visit: on the precomputed path, patches cut from an image each time the shuffled
+        stream reaches it (vectorised: the per-element cost of tf.data is shared). Must divide
+        ``batch_size``; default: the largest divisor that still leaves at least 16 image visits per batch
+        (1 for batches under 32, so a batch of 16 draws 16 images; 8 for FSRCNN's 128).
 
     Returns:
       ``tf.data.Dataset`` of ``(lr, hr)``: ``(B, p, p, C)`` and ``(B, p*scale, p*scale, C)``
@@ -493,8 +615,24 @@ def train_dataset(dataset, *, scale, patch_size=None, batch_size, degradation="b
     images = load_images(dataset, split, data_dir=data_dir)
     known = int(images.cardinality().numpy())
     images = images.filter(_size_filter(lr_patch * scale))
+    visit = 1
+    whole_lr = bool(precompute_lr and cache) and _is_fixed(degradation, maker.noise, maker.jpeg_q)
+    if whole_lr:
+        images = _whole_pairs(images, scale=scale, boundary=boundary, factors=maker.rescale, lr_patch=lr_patch,
+                              num_parallel_calls=num_parallel_calls)
+        visit = patches_per_visit or _default_visit(batch_size)
+        if batch_size % visit:
+            raise ValueError(f"patches_per_visit={visit} must divide batch_size={batch_size}")
+        maker = _CropMaker(scale=scale, lr_patch=lr_patch, augment=augment, crops=visit)
+    elif patches_per_visit not in (None, 1):
+        raise ValueError("patches_per_visit > 1 needs the precomputed path (fixed degradation, cache on, "
+                         "precompute_lr=True)")
+        known *= len(rescale) if rescale else 1  # one cached pair per image and factor
     if cache:
-        images = images.cache(cache if isinstance(cache, (str, os.PathLike)) else "")
+        path = os.fspath(cache) if isinstance(cache, (str, os.PathLike)) else ""
+        if path and whole_lr:  # a cache file holds one scale's LR: never reuse it for another
+            path += f".lr_x{scale}_{boundary}" + ("_r" + "-".join(f"{r:g}" for r in rescale) if rescale else "")
+        images = images.cache(path)
     # Default buffer: every image when cached (memory is spent on the cache anyway), else up to 256
     # decoded images (DIV2K's 2K images are ~6 MB each).
     cap = 10000 if cache else 256
@@ -505,11 +643,19 @@ def train_dataset(dataset, *, scale, patch_size=None, batch_size, degradation="b
     pairs = pairs.map(maker, num_parallel_calls=num_parallel_calls, deterministic=True)
 
     def finish(lr, hr, transform):  # on whole batches: far fewer ops per patch
+        if visit > 1:  # (B / k, k, ...) groups of one image visit -> (B, ...)
+            lr = tf.reshape(lr, [-1, lr_patch, lr_patch, 3])
+            hr = tf.reshape(hr, [-1, lr_patch * scale, lr_patch * scale, 3])
+            transform = tf.reshape(transform, [-1])
+        # Y first (per pixel, so it commutes with the transforms): the gathers then move 1 channel, not 3.
+        lr, hr = _to_output(lr, hr, channels, False, scale)
         if augment:
             lr, hr = _dihedral_batch(lr, transform), _dihedral_batch(hr, transform)
-        return _to_output(lr, hr, channels, upsample_lr, scale)
+        if upsample_lr:
+            lr = tf.clip_by_value(imresize(lr, float(scale)), 0.0, 1.0)
+        return lr, hr
 
-    pairs = pairs.batch(batch_size, drop_remainder=drop_remainder)
+    pairs = pairs.batch(batch_size // visit, drop_remainder=drop_remainder)
     return pairs.map(finish, num_parallel_calls=num_parallel_calls, deterministic=True).prefetch(AUTOTUNE)
 
 
