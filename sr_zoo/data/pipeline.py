@@ -272,21 +272,54 @@ def load_images(dataset, split=None, *, data_dir=None):
 # ----------------------------------------------------------------------------- pairs
 
 
-def _warn_small(name, h, w, need):
-    name = name.numpy().decode("utf-8", "replace") if hasattr(name, "numpy") else str(name)
-    _io.warn(f"sr_zoo.data: skipping {name or '<unnamed image>'}: {int(h)}x{int(w)} is smaller than the "
-             f"{int(need)}x{int(need)} HR patch")
-    return False
+_END_OF_PASS = "sr_zoo.data:end-of-pass"
 
 
-def _size_filter(hr_patch):
+class _SmallImages:
+    """Counts the images too small for the patch; one summary line per folder (or dataset) after each pass.
+
+    A pass ends when the marker that :func:`_skip_small` appends to the image stream comes through (with
+    ``cache`` on, only the first pass decodes and filters images).
+    """
+
+    def __init__(self, need):
+        self.need = int(need)
+        self.seen, self.small, self.reported = {}, {}, set()
+
+    @staticmethod
+    def _group(name):
+        return os.path.dirname(name) or "the training data"
+
+    def see(self, name, h, w, ok):
+        name = name.numpy().decode("utf-8", "replace")
+        if name == _END_OF_PASS:
+            for group, small in sorted(self.small.items()):
+                line = (f"sr_zoo.data: skipped {len(small)} of {self.seen[group]} images of {group} smaller than "
+                        f"the {self.need}x{self.need} HR patch ({', '.join(os.path.basename(n) for n in small[:4])}"
+                        f"{', ...' if len(small) > 4 else ''})")
+                if line not in self.reported:
+                    self.reported.add(line)
+                    _io.warn(line)
+            self.seen, self.small = {}, {}
+            return False
+        group = self._group(name)
+        self.seen[group] = self.seen.get(group, 0) + 1
+        if not bool(ok):
+            self.small.setdefault(group, []).append(name or "<unnamed image>")
+        return bool(ok)
+
+
+def _skip_small(images, hr_patch):
+    """``images`` without those smaller than ``hr_patch``, reported in one line per folder per pass."""
+    report = _SmallImages(hr_patch)
+
     def keep(ex):
         shape = tf.shape(ex["hr"])
         ok = tf.logical_and(shape[0] >= hr_patch, shape[1] >= hr_patch)
-        return tf.cond(ok, lambda: tf.constant(True),
-                       lambda: tf.py_function(_warn_small, [ex["name"], shape[0], shape[1], hr_patch], tf.bool))
+        return tf.py_function(report.see, [ex["name"], shape[0], shape[1], ok], tf.bool)
 
-    return keep
+    marker = images.take(1).map(lambda ex: {**ex, "name": tf.constant(_END_OF_PASS)})
+    return images.concatenate(marker).filter(keep)
 
 
 def _as_range(value, name):
@@ -614,7 +647,7 @@ def train_dataset(dataset, *, scale, patch_size=None, batch_size, degradation="b
 
     images = load_images(dataset, split, data_dir=data_dir)
     known = int(images.cardinality().numpy())
-    images = images.filter(_size_filter(lr_patch * scale))
+    images = _skip_small(images, lr_patch * scale)
     visit = 1
     whole_lr = bool(precompute_lr and cache) and _is_fixed(degradation, maker.noise, maker.jpeg_q)
     if whole_lr:
@@ -627,7 +660,8 @@ def train_dataset(dataset, *, scale, patch_size=None, batch_size, degradation="b
     elif patches_per_visit not in (None, 1):
         raise ValueError("patches_per_visit > 1 needs the precomputed path (fixed degradation, cache on, "
                          "precompute_lr=True)")
-        known *= len(rescale) if rescale else 1  # one cached pair per image and factor
+    if whole_lr and rescale:
+        known *= len(rescale)  # one cached pair per image and factor
     if cache:
         path = os.fspath(cache) if isinstance(cache, (str, os.PathLike)) else ""
         if path and whole_lr:  # a cache file holds one scale's LR: never reuse it for another
