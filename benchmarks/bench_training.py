@@ -40,7 +40,8 @@ import tensorflow as tf  # noqa: E402
 import sr_zoo.data  # noqa: E402
 from sr_zoo import losses, models, paths, recipes, training  # noqa: E402
 
-RECIPES = {"espcn": 3, "fsrcnn": 3, "lapsrn": 4, "edsr": 2}
+RECIPES = {"srcnn": 3, "espcn": 3, "fsrcnn": 3, "lapsrn": 4, "edsr": 2}
+TORCH_MODELS = ("espcn", "fsrcnn", "lapsrn", "edsr")  # benchmarks/torch_reference.py
 FOLDERS = {"t91": ["T91"], "bsd200": ["BSD200"], "div2k/hr": ["T91", "BSD200"], "div2k": ["T91", "BSD200"]}
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -186,7 +187,7 @@ def main():
         e2e, ref, why = 0.0, None, "skipped"
         for _ in range(args.repeats):
             e2e = max(e2e, end_to_end_rate(model, ds, recipe.batch_size, step_s, args.seconds, args.min_steps))
-            if not args.no_torch:
+            if not args.no_torch and name in TORCH_MODELS:
                 r, why = torch_rate(recipe, args, args.seconds)
                 ref = r if ref is None or (r is not None and r > ref) else ref
         del model, ds, batch, steps
@@ -196,12 +197,16 @@ def main():
               f"torch {_fmt(ref)} patches/s", flush=True)
 
     print()
-    print("| recipe | batch | pipeline | Keras step | Keras end-to-end | PyTorch step | e2e / torch | pipeline / step |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| recipe | batch | pipeline | Keras step | Keras end-to-end | PyTorch step | e2e / torch | pipeline / step "
+          "| time per 1,000 steps |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for label, b, pipe, step, e2e, ref, why in rows:
         ratio = f"{e2e / ref:.2f}" if ref else why or "-"
+        per_1000 = 1000 * b / e2e if e2e else float("nan")  # what train.py spends per 1,000 steps here
+        when = f"{per_1000 / 3600:.1f} h" if per_1000 >= 3600 else f"{per_1000 / 60:.1f} min" if per_1000 >= 60 \
+            else f"{per_1000:.0f} s"
         print(f"| {label} | {b} | {_fmt(pipe)} | {_fmt(step)} | {_fmt(e2e)} | {_fmt(ref)} | {ratio} | "
-              f"{pipe / step:.1f} |")
+              f"{pipe / step:.1f} | {when} |")
     print(f"(patches/s; load average after: {os.getloadavg()})")
 
 
