@@ -30,10 +30,18 @@ import sr_zoo.pretrained  # noqa: E402
 from sr_zoo import inference  # noqa: E402
 from sr_zoo.deploy import exporters  # noqa: E402
 
+def _shipped_or_initialised(name, **config):
+    """The zoo's trained model where one is shipped, else the architecture's initialised weights."""
+    if name in sr_zoo.pretrained.available():
+        return lambda: sr_zoo.pretrained.load(name)
+    return lambda: sr_zoo.models.get(**config)
+
+
 MODELS = {
-    "espcn_x3": lambda: sr_zoo.pretrained.load("espcn_x3"),
-    "fsrcnn_x3": lambda: sr_zoo.models.get("fsrcnn", scale=3, preset="fsrcnn"),
-    "edsr_tiny_x2": lambda: sr_zoo.models.get("edsr", scale=2, channels=3, preset="tiny"),
+    "espcn_x3": _shipped_or_initialised("espcn_x3", name="espcn", scale=3),
+    "fsrcnn-s_x3": _shipped_or_initialised("fsrcnn-s_x3", name="fsrcnn", scale=3, preset="fsrcnn-s"),
+    "edsr-tiny_x2": _shipped_or_initialised("edsr-tiny_x2", name="edsr", scale=2, channels=3, preset="tiny",
+                                            filters=4),
 }
 
 
@@ -74,6 +82,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--calibration_samples", type=int, default=16, help="int8: LR crops of T91 to calibrate on")
     args = parser.parse_args()
     rows = []
     runtime = None
@@ -81,6 +90,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.models.split(","):
             model = MODELS[name]()
+            trained = name in sr_zoo.pretrained.available()
             info = sr_zoo.models.describe(model)
             c, s = info.channels, info.scale
             pairs = set5(s)
@@ -89,10 +99,12 @@ def main():
             keras_latency = timed(lambda: inference.predict(model, x), args.repeats)
             keras_path = pathlib.Path(tmp) / f"{name}.keras"
             model.save(keras_path)
-            rows.append((name, "Keras (.keras)", keras_psnr, 0.0, keras_path.stat().st_size, keras_latency, ""))
+            rows.append((name, "Keras (.keras)", keras_psnr, 0.0, keras_path.stat().st_size, keras_latency,
+                         "shipped weights" if trained else "initialised, untrained weights"))
             for quantize in exporters.QUANTIZE:
                 path = pathlib.Path(tmp) / f"{name}_{quantize}.tflite"
-                result = exporters.export(model, path, format="tflite", quantize=quantize, input_size=(360, 640))
+                result = exporters.export(model, path, format="tflite", quantize=quantize, input_size=(360, 640),
+                                          calibration_samples=args.calibration_samples)
                 tfl = exporters.TFLiteModel(path)
                 runtime = tfl.runtime
                 psnr = np.mean([y_psnr(hr, tfl(model_input(lr, c)), c, s) for lr, hr in pairs])
