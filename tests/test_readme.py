@@ -12,6 +12,7 @@ datasets they name built from the builders' dummy data, so that nothing of this 
 (``runs/``, ``~/tensorflow_datasets``) changes the outcome.
 """
 
+import importlib.util
 import os
 import pathlib
 import re
@@ -43,8 +44,17 @@ def shell_commands():
     return out
 
 
+def _env_prefix(words):
+    """``KERAS_BACKEND=jax python ...`` -> ({'KERAS_BACKEND': 'jax'}, ['python', ...])."""
+    env = {}
+    while words and re.match(r"^[A-Z_][A-Z0-9_]*=", words[0]):
+        key, _, value = words.pop(0).partition("=")
+        env[key] = value
+    return env, words
+
+
 def _kind(command):
-    words = shlex.split(command)
+    _, words = _env_prefix(shlex.split(command))
     if words[:3] == ["python", "-m", "pip"] or words[0] == "pip" or words[:3] == ["python", "-m", "pytest"]:
         return "skip"
     if words[:2] in (["python", "train.py"], ["python", "evaluate.py"]):
@@ -78,7 +88,7 @@ def sandbox(data_dir, tmp_path_factory):
     wanted = set()  # (builder, config) pairs the examples read
     for command in COMMANDS:
         if _kind(command) == "dry_run":
-            wanted.update(_split(n) for n in _tfds_names(shlex.split(command)))
+            wanted.update(_split(n) for n in _tfds_names(_env_prefix(shlex.split(command))[1]))
     builders = {p.name for p in (ROOT / "tfds_builders").iterdir() if p.is_dir()}
     for block in blocks("python"):
         for name in re.findall(r"[\"']([a-z0-9_]+(?:/[a-z0-9_]+)?)[\"']", block):
@@ -178,8 +188,15 @@ def test_shell_examples_run(sandbox):
 
     work, env = sandbox
     jobs = {}
+    envs = {}
     for command in COMMANDS:
-        words, kind = shlex.split(command), _kind(command)
+        extra, words = _env_prefix(shlex.split(command))
+        kind = _kind(command)
+        backend = extra.get("KERAS_BACKEND")
+        if backend and importlib.util.find_spec(backend) is None:
+            print(f"not run: {command} ({backend} is not installed; `pip install -e \".[{backend}]\"`)")
+            continue
+        envs[command] = {**env, **extra}
         if kind == "tfds_build":
             _check_tfds_build(words)
         elif kind == "dry_run":
@@ -188,7 +205,7 @@ def test_shell_examples_run(sandbox):
             _make_inputs(words, work)
             jobs[command] = [sys.executable] + words[1:]
     with ThreadPoolExecutor(max_workers=3) as pool:  # mostly TensorFlow imports: overlap them
-        results = dict(zip(jobs, pool.map(lambda args: _run(args, work, env), jobs.values())))
+        results = dict(zip(jobs, pool.map(lambda c: _run(jobs[c], work, envs[c]), jobs)))
     failed = [f"{c}\n{r.stdout[-800:]}\n{r.stderr[-2000:]}" for c, r in results.items()
               if r.returncode != 0 or "Traceback" in r.stderr]
     assert not failed, "\n\n".join(failed)
