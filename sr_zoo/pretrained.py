@@ -219,10 +219,13 @@ def table(markdown=True):
             cells.append(f"**{ours:.2f}** / {paper:.2f} / {e['measured']['bicubic'][b]['psnr']:.2f}" if paper else
                          f"**{ours:.2f}** / – / {e['measured']['bicubic'][b]['psnr']:.2f}")
         t = e.get("training", {})
-        steps = t.get("steps")
-        done = "" if not steps or steps >= t.get("steps_planned", steps) else f" of {t['steps_planned'] // 1000}k"
+        steps, run = t.get("steps"), t.get("steps_run", t.get("steps"))
+        done = "" if not run or run >= t.get("steps_planned", run) else f" of {t['steps_planned'] // 1000}k"
+        best = f" (best at {steps / 1000:g}k)" if steps and run and steps != run else ""
         hours = f", {t['wall_seconds'] / 3600:.1f} h" if t.get("wall_seconds") else ""
-        trained = f"{t.get('data', '?')}, {steps // 1000 if steps else '?'}k{done} steps{hours}, {t.get('device', '?')}"
+        warm = ", warm start" if t.get("warm_start") else ""
+        trained = (f"{t.get('data', '?')}, {run // 1000 if run else '?'}k{done} steps{best}{hours}{warm}, "
+                   f"{t.get('device', '?')}")
         rows.append([f"`{name}`", f"{e['parameters']:,}", f"{e['gmacs_per_1080p_frame']:.1f}", *cells, trained, status(e)])
     if not markdown:
         widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
