@@ -30,10 +30,10 @@ import sr_zoo.pretrained  # noqa: E402
 from sr_zoo import inference  # noqa: E402
 from sr_zoo.deploy import exporters  # noqa: E402
 
-def _shipped_or_initialised(name, **config):
+def _shipped_or_initialised(zoo_name, **config):
     """The zoo's trained model where one is shipped, else the architecture's initialised weights."""
-    if name in sr_zoo.pretrained.available():
-        return lambda: sr_zoo.pretrained.load(name)
+    if zoo_name in sr_zoo.pretrained.available():
+        return lambda: sr_zoo.pretrained.load(zoo_name)
     return lambda: sr_zoo.models.get(**config)
 
 
