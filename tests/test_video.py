@@ -77,8 +77,8 @@ def test_cli_lossless_output_equals_upscale_per_frame(tmp_path):
     assert len(frames_out) == len(frames_in) == 7
     for k, (lr, hr) in enumerate(zip(frames_in, frames_out)):
         diff = np.abs(hr.astype(int) - sr_zoo.upscale(model, lr))
-        # ffv1 is lossless; batched oneDNN convolutions may round a rare pixel the other way.
-        assert diff.max() <= 1 and (diff > 0).mean() < 1e-3, (k, diff.max(), (diff > 0).mean())
+        # ffv1 is lossless; batched oneDNN convolutions may round a rare Y value the other way (<= 2 levels in RGB).
+        assert diff.max() <= 2 and (diff > 0).mean() < 1e-3, (k, diff.max(), (diff > 0).mean())
     assert not list(tmp_path.glob(".*partial*"))
 
 
