@@ -109,7 +109,7 @@ def _training_record(zoo_model, run_dir):
     best = json.loads((run_dir / "best.json").read_text()) if (run_dir / "best.json").exists() else {}
     steps = best.get("epoch", 0) * run_config["steps_per_epoch"] or int(state["global_step"])
     command = zoo_model.command()
-    if run_config.get("warm_start"):
+    if run_config.get("warm_start") and "--warm_start=" not in command:
         command += f" --warm_start={run_config['warm_start']}"
     backend, device = _device()
     curve = state.get("callbacks", {}).get("validation", {}).get("curve", [])
