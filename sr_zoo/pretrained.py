@@ -126,6 +126,7 @@ def _training_record(zoo_model, run_dir):
         "warm_start": run_config.get("warm_start"),
         # a shipped model warm-started from its own earlier version: name which one
         "warm_start_sha256": manifest().get(run_config.get("warm_start") or "", {}).get("sha256"),
+        "flops": zoo_model.training_compute()["flops_per_step"] * int(state["global_step"]),  # this run's, estimated
         "validation_curve": {"benchmark": "set5", "epoch_psnr": curve},
         "changes_from_paper": zoo_model.changes,
     }
@@ -210,7 +211,9 @@ def table(markdown=True):
         e = entries.get(name)
         if e is None:
             paper = ["– / " + (f"{z.paper[b]:.2f}" if z.paper.get(b) else "–") + " / –" for b in BENCHMARKS]
-            rows.append([f"`{name}`", "", "", *paper, "not trained yet", ""])
+            c = z.training_compute()
+            todo = f"not trained yet: the recipe is {c['steps'] // 1000}k steps of batch {c['batch_size']}, {c['flops']:.1e} FLOPs"
+            rows.append([f"`{name}`", "", "", *paper, todo, ""])
             continue
         cells = []
         for b in BENCHMARKS:

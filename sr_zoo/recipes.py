@@ -228,6 +228,29 @@ class ZooModel:
         parts += [f"--warm_start={self.warm_start}"] if self.warm_start else []
         return " ".join(parts)
 
+    def flag(self, name, default=None):
+        """The value of ``--name=`` in :attr:`flags` (a string), or ``default``."""
+        values = [f.split("=", 1)[1] for f in self.flags if f.startswith(f"--{name}=")]
+        return values[-1] if values else default
+
+    def training_compute(self):
+        """What the recipe costs: ``steps``, ``batch_size`` and ``flops_per_step`` / ``flops``.
+
+        FLOPs are counted as 3x the forward multiply-adds of one batch of training patches, 2 FLOPs
+        each (forward, and a backward pass twice the forward), the usual estimate for convolutions.
+        """
+        from sr_zoo import models
+
+        paper = get(self.model, self.scale)
+        options = dict(f.split("=", 1) for f in (self.flag("model_options") or "").split(",") if f)
+        model = models.get(self.model, scale=self.scale, channels=self.channels, preset=self.preset,
+                           **{k: int(v) for k, v in options.items()})
+        lr_patch, _ = paper.patch_sizes()
+        batch = int(self.flag("batch_size", paper.batch_size))
+        steps = int(self.flag("epochs", paper.epochs)) * int(self.flag("steps_per_epoch", paper.steps_per_epoch))
+        per_step = 3 * 2 * models.describe(model).macs_per_lr_pixel * lr_patch**2 * batch
+        return {"steps": steps, "batch_size": batch, "flops_per_step": per_step, "flops": per_step * steps}
+
 
 _ADAM_CPU = ("Adam with a cosine decay and larger batches instead of the paper's SGD "
              "(hours on 2 CPU cores instead of days); 291 images (T91 + BSD200) with flips and rotations")
