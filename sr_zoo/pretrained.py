@@ -15,6 +15,7 @@ Command line::
     python -m sr_zoo.pretrained                          # the zoo as a table (shipped and still to train)
     python -m sr_zoo.pretrained --markdown               # the README's table
     python -m sr_zoo.pretrained --update_readme          # writes it into README.md
+    python -m sr_zoo.pretrained --compute                # training compute spent, and the paper's recipe's
     python -m sr_zoo.pretrained publish espcn_x3 runs/espcn_x3   # measure a run's best.keras and ship it
     python -m sr_zoo.pretrained figure docs/zoo_crops.png        # the README's comparison figure
 """
@@ -240,6 +241,34 @@ def table(markdown=True):
     return "\n".join(lines)
 
 
+def compute_table():
+    """Per zoo model: how far from the paper, the training compute spent, and the paper's recipe's."""
+    from sr_zoo import recipes
+
+    entries = available()
+    header = ["Model", "Status", "Steps run", "FLOPs spent", "Paper's recipe (steps x batch)", "Spent / paper's"]
+    rows = []
+    for name, z in recipes.ZOO.items():
+        paper = z.training_compute(paper_recipe=True)
+        recipe = f"{paper['steps']:,} x {paper['batch_size']}, {paper['flops']:.1e} FLOPs"
+        e = entries.get(name)
+        if e is None:
+            rows.append([name, "not trained yet", "0", "0", recipe, "0"])
+            continue
+        t = e["training"]
+        # entries published before FLOPs were recorded: their run used the recipe's batch and patches
+        spent = t.get("flops") or t["steps_run"] * z.training_compute()["flops_per_step"]
+        warm = f" + warm start ({t['warm_start']})" if t.get("warm_start") else ""
+        rows.append([name, status(e), f"{t['steps_run']:,}", f"{spent:.1e}{warm}", recipe,
+                     f"{spent / paper['flops']:.2g}"])
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header] + rows]
+    lines.append("FLOPs: 3x the forward multiply-adds of each training batch (sr_zoo.recipes.ZooModel.training_compute); "
+                 "the paper's steps are sr_zoo.recipes' epochs x steps per epoch, an upper bound where the paper "
+                 "stops early.")
+    return "\n".join(lines)
+
+
 # ----------------------------------------------------------------------------- the figure
 
 FIGURE_CROPS = (("set5", "butterfly", (96, 96)), ("set14", "zebra", (240, 330)))  # (benchmark, image, HR top-left)
@@ -308,6 +337,8 @@ def main(argv=None):
     with cli.one_line_errors("sr_zoo.pretrained"):
         if not argv or argv == ["--markdown"]:
             print(table(markdown=bool(argv)))
+        elif argv == ["--compute"]:
+            print(compute_table())
         elif argv[0] == "publish" and len(argv) == 3:
             entry = publish(argv[1], argv[2])
             print(f"published {argv[1]}: Set5 {entry['measured']['set5']['psnr']:.2f} dB ({status(entry)})")

@@ -233,8 +233,8 @@ class ZooModel:
         values = [f.split("=", 1)[1] for f in self.flags if f.startswith(f"--{name}=")]
         return values[-1] if values else default
 
-    def training_compute(self):
-        """What the recipe costs: ``steps``, ``batch_size`` and ``flops_per_step`` / ``flops``.
+    def training_compute(self, paper_recipe=False):
+        """What our recipe (or the paper's) costs: ``steps``, ``batch_size``, ``flops_per_step``, ``flops``.
 
         FLOPs are counted as 3x the forward multiply-adds of one batch of training patches, 2 FLOPs
         each (forward, and a backward pass twice the forward), the usual estimate for convolutions.
@@ -245,6 +245,10 @@ class ZooModel:
         options = dict(f.split("=", 1) for f in (self.flag("model_options") or "").split(",") if f)
         model = models.get(self.model, scale=self.scale, channels=self.channels, preset=self.preset,
                            **{k: int(v) for k, v in options.items()})
+        if paper_recipe:
+            steps = paper.epochs * paper.steps_per_epoch
+            per_step = 3 * 2 * models.describe(model).macs_per_lr_pixel * paper.patch_sizes()[0] ** 2 * paper.batch_size
+            return {"steps": steps, "batch_size": paper.batch_size, "flops_per_step": per_step, "flops": per_step * steps}
         if self.flag("patch_size") or self.flag("lr_patch_size"):
             paper = paper.replace(hr_patch_size=int(self.flag("patch_size", 0)) or None,
                                   lr_patch_size=int(self.flag("lr_patch_size", 0)) or None)

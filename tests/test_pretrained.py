@@ -99,3 +99,16 @@ def test_warm_starts_name_a_zoo_model_of_the_same_network():
         if training.get("warm_start") in recipes.ZOO:  # started from a shipped file: its hash is recorded
             assert len(training["warm_start_sha256"]) == 64, name
             assert training["command"].count("--warm_start=") == 1, name
+
+
+def test_compute_report_has_every_zoo_model_and_the_spent_share():
+    report = pretrained.compute_table().splitlines()
+    rows = {line.split()[0]: line for line in report[1:-1]}
+    assert list(rows) == list(recipes.ZOO)
+    for name, entry in pretrained.available().items():
+        share = float(rows[name].split()[-1])
+        spent = entry["training"].get("flops") or (
+            entry["training"]["steps_run"] * recipes.ZOO[name].training_compute()["flops_per_step"])
+        assert share == pytest.approx(spent / recipes.ZOO[name].training_compute(paper_recipe=True)["flops"], rel=0.05)
+    for name in set(recipes.ZOO) - set(pretrained.available()):
+        assert "not trained yet" in rows[name]
