@@ -325,7 +325,7 @@ def _lapsrn_zoo(scale, paper, cpu_stage=False):
     changes = "Adam 1e-4 with a cosine decay instead of SGD 1e-5 halved every 50 epochs (same data, patches, loss)"
     if cpu_stage:
         flags = (f"--datasets={_T91_BSD200}", "--patch_size=64", "--batch_size=16", "--optimizer=adam",
-                 "--learning_rate=5e-4", "--lr_schedule=cosine", "--min_learning_rate=1e-5", "--epochs=3",
+                 "--learning_rate=5e-4", "--lr_schedule=cosine", "--min_learning_rate=1e-5", "--epochs=2",
                  "--steps_per_epoch=1000")
         changes = _CPU_STAGE.format(what="64x64 HR patches in batches of 16 (paper: 128x128, 64), Adam 5e-4",
                                     paper="100k steps of 64 128x128 patches")
@@ -342,7 +342,7 @@ def _edsr_zoo(scale, paper, cpu_stage=False):
                "numbers than the paper's); cosine decay instead of halving every 2e5 updates")
     if cpu_stage:
         flags = (f"--datasets={_T91_BSD200}", "--batch_size=4", "--learning_rate=5e-4", "--lr_schedule=cosine",
-                 "--min_learning_rate=1e-5", "--epochs=3", "--steps_per_epoch=1000")
+                 "--min_learning_rate=1e-5", "--epochs=2", "--steps_per_epoch=1000")
         changes += "; " + _CPU_STAGE.format(what="batches of 4 (paper: 16), Adam 5e-4",
                                             paper="300k steps of 16 48x48 LR patches")
     return ZooModel(
@@ -357,12 +357,12 @@ ZOO = {z.name: z for z in [
     _espcn_zoo(2, {"set5": None, "set14": None, "b100": None}, epochs=20),
     _espcn_zoo(3, {"set5": 32.55, "set14": 29.08, "b100": None}),
     _espcn_zoo(4, {"set5": 30.90, "set14": None, "b100": None}, epochs=20),
-    _srcnn_zoo(2, {"set5": 36.66, "set14": 32.45, "b100": 31.36}, epochs=4),
+    _srcnn_zoo(2, {"set5": 36.66, "set14": 32.45, "b100": 31.36}, epochs=3),
     _srcnn_zoo(3, {"set5": 32.75, "set14": 29.28, "b100": 28.41}),
-    _srcnn_zoo(4, {"set5": 30.49, "set14": 27.50, "b100": 26.90}, epochs=4),
-    _fsrcnn_zoo("fsrcnn", 2, {"set5": 37.00, "set14": 32.63, "b100": 31.53}, epochs=15, warm_start="fsrcnn_x3"),
+    _srcnn_zoo(4, {"set5": 30.49, "set14": 27.50, "b100": 26.90}, epochs=3),
+    _fsrcnn_zoo("fsrcnn", 2, {"set5": 37.00, "set14": 32.63, "b100": 31.53}, epochs=8, warm_start="fsrcnn_x3"),
     _fsrcnn_zoo("fsrcnn", 3, {"set5": 33.06, "set14": 29.37, "b100": None}, epochs=25),
-    _fsrcnn_zoo("fsrcnn", 4, {"set5": 30.72, "set14": 27.61, "b100": 26.98}, epochs=15, warm_start="fsrcnn_x3"),
+    _fsrcnn_zoo("fsrcnn", 4, {"set5": 30.72, "set14": 27.61, "b100": 26.98}, epochs=8, warm_start="fsrcnn_x3"),
     _fsrcnn_zoo("fsrcnn-s", 2, {"set5": 36.58, "set14": 32.28, "b100": None}, epochs=20),
     _fsrcnn_zoo("fsrcnn-s", 3, {"set5": 32.61, "set14": 29.13, "b100": None}, epochs=20),
     _fsrcnn_zoo("fsrcnn-s", 4, {"set5": 30.11, "set14": 27.19, "b100": None}, epochs=10,
