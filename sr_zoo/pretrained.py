@@ -275,40 +275,45 @@ FIGURE_CROPS = (("set5", "butterfly", (96, 96)), ("set14", "zebra", (240, 330)))
 
 
 def figure(out_path, names=None, crop=96, zoom=2, data_dir=None):
-    """Writes a PNG comparing the same HR crops: bicubic and each model per scale, then HR."""
+    """Writes a PNG comparing the same HR crops: one row per scale and image, bicubic, each model, HR.
+
+    Returns ``(out_path, rows)``: per row, the crop's Y-PSNR (dB, crop only) of each column but HR.
+    """
     import numpy as np
     from PIL import Image, ImageDraw
 
-    from sr_zoo import evaluation, inference
+    from sr_zoo import evaluation, inference, metrics
 
     names = list(names or available())
     scales = sorted({available()[n]["scale"] for n in names})
-    columns = []  # (label, scale, model or None)
-    for s in scales:
-        columns.append((f"bicubic x{s}", s, None))
-        columns += [(n, s, load(n)) for n in names if available()[n]["scale"] == s]
-    columns.append(("HR", None, None))
-    label_h, tile = 16, crop * zoom
-    sheet = Image.new("RGB", (tile * len(columns), (tile + label_h) * len(FIGURE_CROPS)), "white")
+    models_by_scale = {s: [(n, load(n)) for n in names if available()[n]["scale"] == s] for s in scales}
+    width = 2 + max(len(m) for m in models_by_scale.values())  # bicubic, the models, HR
+    label_h, tile = 28, crop * zoom
+    rows = [(s, c) for s in scales for c in FIGURE_CROPS]
+    sheet = Image.new("RGB", (tile * width, (tile + label_h) * len(rows)), "white")
     draw = ImageDraw.Draw(sheet)
-    for row, (benchmark, image, (top, left)) in enumerate(FIGURE_CROPS):
-        y0 = row * (tile + label_h)
-        for col, (label, scale, model) in enumerate(columns):
-            pairs = evaluation.load_pairs(benchmark, scale or scales[0], data_dir)
-            pair = next(p for p in pairs if p.name == image)
-            if label == "HR":
-                out = pair.hr
-            elif model is None:
-                out = evaluation.bicubic(pair.lr, scale)
-            else:
-                out = inference.upscale(model, pair.lr)
+    scores = []
+    for r, (scale, (benchmark, image, (top, left))) in enumerate(rows):
+        pair = next(p for p in evaluation.load_pairs(benchmark, scale, data_dir) if p.name == image)
+        columns = [(f"bicubic x{scale}", evaluation.bicubic(pair.lr, scale))]
+        columns += [(n, inference.upscale(m, pair.lr)) for n, m in models_by_scale[scale]]
+        columns.append((f"HR ({benchmark} {image})", pair.hr))
+        y0 = r * (tile + label_h)
+        hr = np.atleast_3d(pair.hr)[top: top + crop, left: left + crop]
+        row_scores = []
+        for col, (label, out) in enumerate(columns):
             patch = np.atleast_3d(out)[top: top + crop, left: left + crop]
+            caption = label
+            if col < len(columns) - 1:
+                row_scores.append((label, metrics.psnr(hr, patch, crop_border=0)))
+                caption += f"\n{row_scores[-1][1]:.2f} dB"
             patch = np.repeat(patch, 3, axis=-1) if patch.shape[-1] == 1 else patch
             sheet.paste(Image.fromarray(patch).resize((tile, tile), Image.NEAREST), (col * tile, y0 + label_h))
-            draw.text((col * tile + 3, y0 + 2), label if row == 0 or col == 0 else label, fill="black")
+            draw.multiline_text((col * tile + 3, y0 + 1), caption, fill="black", spacing=1)
+        scores.append((scale, benchmark, image, row_scores))
     pathlib.Path(out_path).parent.mkdir(parents=True, exist_ok=True)
     sheet.save(out_path)
-    return out_path
+    return out_path, scores
 
 
 README_START = "<!-- zoo-table:start"
@@ -347,7 +352,8 @@ def main(argv=None):
 
             print(f"updated {update_readme(argv[1] if len(argv) == 2 else paths.PROJECT_ROOT / 'README.md')}")
         elif argv[0] == "figure" and len(argv) == 2:
-            print(f"wrote {figure(argv[1])}")
+            out, _ = figure(argv[1])
+            print(f"wrote {out}")
         else:
             raise cli.FlagError(f"unexpected arguments: {' '.join(argv)}")
     return 0

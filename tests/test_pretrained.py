@@ -112,3 +112,18 @@ def test_compute_report_has_every_zoo_model_and_the_spent_share():
         assert rows[name].split()[-1] == f"{share:.2g}", name
     for name in set(recipes.ZOO) - set(pretrained.available()):
         assert "not trained yet" in rows[name]
+
+
+def test_figure_has_a_row_per_scale_and_image_and_the_models_beat_bicubic_on_their_crops(tmp_path, data_dir):
+    from PIL import Image
+
+    out, rows = pretrained.figure(tmp_path / "zoo.png", names=["espcn_x3", "fsrcnn-s_x3", "edsr-tiny_x2"],
+                                  data_dir=data_dir)
+    assert [(s, b) for s, b, _, _ in rows] == [(2, "set5"), (2, "set14"), (3, "set5"), (3, "set14")]
+    with Image.open(out) as sheet:  # 2 models at x3 + bicubic + HR columns of 192 px; 4 rows of 192 + labels
+        assert sheet.size == (4 * 192, 4 * (192 + 28))
+    for scale, _, image, scores in rows:
+        labels = [label for label, _ in scores]
+        assert labels[0] == f"bicubic x{scale}" and len(labels) == (2 if scale == 2 else 3)
+        bicubic = scores[0][1]
+        assert all(psnr > bicubic for _, psnr in scores[1:]), (image, scores)
