@@ -20,6 +20,7 @@ Command line::
     python -m sr_zoo.pretrained figure docs/zoo_crops.png        # the README's comparison figure
 """
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -109,9 +110,8 @@ def _training_record(zoo_model, run_dir):
     planned = run_config["epochs"] * run_config["steps_per_epoch"]
     best = json.loads((run_dir / "best.json").read_text()) if (run_dir / "best.json").exists() else {}
     steps = best.get("epoch", 0) * run_config["steps_per_epoch"] or int(state["global_step"])
-    command = zoo_model.command()
-    if run_config.get("warm_start") and "--warm_start=" not in command:
-        command += f" --warm_start={run_config['warm_start']}"
+    # the recipe's command with the warm start this run actually had
+    command = dataclasses.replace(zoo_model, warm_start=run_config.get("warm_start")).command()
     backend, device = _device()
     curve = state.get("callbacks", {}).get("validation", {}).get("curve", [])
     return {
@@ -213,7 +213,8 @@ def table(markdown=True):
         if e is None:
             paper = ["– / " + (f"{z.paper[b]:.2f}" if z.paper.get(b) else "–") + " / –" for b in BENCHMARKS]
             c = z.training_compute()
-            todo = f"not trained yet: the recipe is {c['steps'] // 1000}k steps of batch {c['batch_size']}, {c['flops']:.1e} FLOPs"
+            todo = (f"not trained yet: the recipe is {c['steps'] // 1000}k steps of batch {c['batch_size']}, "
+                    f"{c['flops']:.1e} FLOPs")
             rows.append([f"`{name}`", "", "", *paper, todo, ""])
             continue
         cells = []
@@ -232,13 +233,18 @@ def table(markdown=True):
                    f"{t.get('device', '?')}")
         rows.append([f"`{name}`", f"{e['parameters']:,}", f"{e['gmacs_per_1080p_frame']:.1f}", *cells, trained, status(e)])
     if not markdown:
-        widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
-        return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths)) for r in [header] + rows)
+        return "\n".join(_aligned([header] + rows))
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * 3 + [":---:"] * 3 + ["---"] * 2) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     lines.append("")
     lines.append(f"PSNR in dB, ours / paper / bicubic; {PROTOCOL}. GMACs for an output frame of 1920x1080.")
     return "\n".join(lines)
+
+
+def _aligned(rows):
+    """Plain-text table lines: each column padded to its widest cell."""
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
 
 
 def compute_table():
@@ -261,9 +267,9 @@ def compute_table():
         warm = f" + warm start ({t['warm_start']})" if t.get("warm_start") else ""
         rows.append([name, status(e), f"{t['steps_run']:,}", f"{spent:.1e}{warm}", recipe,
                      f"{spent / paper['flops']:.2g}"])
-    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header] + rows]
-    lines.append("FLOPs: 3x the forward multiply-adds of each training batch (sr_zoo.recipes.ZooModel.training_compute); "
+    lines = _aligned([header] + rows)
+    lines.append("FLOPs: 3x the forward multiply-adds of each training batch "
+                 "(sr_zoo.recipes.ZooModel.training_compute); "
                  "the paper's steps are sr_zoo.recipes' epochs x steps per epoch, an upper bound where the paper "
                  "stops early.")
     return "\n".join(lines)

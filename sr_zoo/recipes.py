@@ -10,6 +10,7 @@ can be overridden by a flag. Where a paper is silent, the choice is marked
 """
 
 import dataclasses
+import functools
 
 
 @dataclasses.dataclass
@@ -239,24 +240,27 @@ class ZooModel:
         FLOPs are counted as 3x the forward multiply-adds of one batch of training patches, 2 FLOPs
         each (forward, and a backward pass twice the forward), the usual estimate for convolutions.
         """
-        from sr_zoo import models
-
-        paper = get(self.model, self.scale)
-        options = dict(f.split("=", 1) for f in (self.flag("model_options") or "").split(",") if f)
-        model = models.get(self.model, scale=self.scale, channels=self.channels, preset=self.preset,
-                           **{k: int(v) for k, v in options.items()})
-        if paper_recipe:
-            steps = paper.epochs * paper.steps_per_epoch
-            per_step = 3 * 2 * models.describe(model).macs_per_lr_pixel * paper.patch_sizes()[0] ** 2 * paper.batch_size
-            return {"steps": steps, "batch_size": paper.batch_size, "flops_per_step": per_step, "flops": per_step * steps}
-        if self.flag("patch_size") or self.flag("lr_patch_size"):
-            paper = paper.replace(hr_patch_size=int(self.flag("patch_size", 0)) or None,
-                                  lr_patch_size=int(self.flag("lr_patch_size", 0)) or None)
-        lr_patch, _ = paper.patch_sizes()
-        batch = int(self.flag("batch_size", paper.batch_size))
-        steps = int(self.flag("epochs", paper.epochs)) * int(self.flag("steps_per_epoch", paper.steps_per_epoch))
-        per_step = 3 * 2 * models.describe(model).macs_per_lr_pixel * lr_patch**2 * batch
+        recipe = get(self.model, self.scale)
+        batch, steps = recipe.batch_size, recipe.epochs * recipe.steps_per_epoch
+        if not paper_recipe:
+            if self.flag("patch_size") or self.flag("lr_patch_size"):
+                recipe = recipe.replace(hr_patch_size=int(self.flag("patch_size", 0)) or None,
+                                        lr_patch_size=int(self.flag("lr_patch_size", 0)) or None)
+            batch = int(self.flag("batch_size", batch))
+            steps = int(self.flag("epochs", recipe.epochs)) * int(self.flag("steps_per_epoch", recipe.steps_per_epoch))
+        options = tuple(sorted(tuple(f.split("=", 1)) for f in (self.flag("model_options") or "").split(",") if f))
+        macs = _macs_per_lr_pixel(self.model, self.scale, self.channels, self.preset, options)
+        per_step = 3 * 2 * macs * recipe.patch_sizes()[0] ** 2 * batch
         return {"steps": steps, "batch_size": batch, "flops_per_step": per_step, "flops": per_step * steps}
+
+
+@functools.lru_cache(maxsize=None)
+def _macs_per_lr_pixel(model, scale, channels, preset, options):
+    """Forward multiply-adds per LR pixel of a zoo network (built once per configuration)."""
+    from sr_zoo import models
+
+    built = models.get(model, scale=scale, channels=channels, preset=preset, **{k: int(v) for k, v in options})
+    return models.describe(built).macs_per_lr_pixel
 
 
 _ADAM_CPU = ("Adam with a cosine decay and larger batches instead of the paper's SGD "
