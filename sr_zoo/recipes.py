@@ -325,35 +325,61 @@ _CPU_STAGE = ("CPU stage: {what} and a short cosine schedule, so that 2 CPU core
               "(the paper's recipe is {paper}); a GPU run of the paper's recipe warm-started from it is still to do")
 
 
-def _lapsrn_zoo(scale, paper, cpu_stage=False):
+# The larger factors' CPU stages start from the next smaller factor's shipped weights, as the papers
+# do (EDSR's x3/x4 from its x2 network; LapSRN's new level from the level below it, see
+# sr_zoo.models.transfer_weights), and fine-tune at a lower peak learning rate.
+_STAGE_TRANSFER = ("; warm-started from {source} of this zoo ({what}) and fine-tuned at a lower peak learning "
+                   "rate")
+
+
+def _lapsrn_zoo(scale, paper, cpu_stage=False, steps_per_epoch=1000):
     flags = (f"--datasets={_T91_BSD200}", "--optimizer=adam", "--learning_rate=1e-4", "--lr_schedule=cosine",
              "--min_learning_rate=1e-6", "--epochs=100", "--steps_per_epoch=1000")
     changes = "Adam 1e-4 with a cosine decay instead of SGD 1e-5 halved every 50 epochs (same data, patches, loss)"
-    if cpu_stage:
+    warm_start = None
+    if cpu_stage and scale == 2:
         flags = (f"--datasets={_T91_BSD200}", "--patch_size=64", "--batch_size=16", "--optimizer=adam",
                  "--learning_rate=5e-4", "--lr_schedule=cosine", "--min_learning_rate=1e-5", "--epochs=2",
                  "--steps_per_epoch=1000")
         changes = _CPU_STAGE.format(what="64x64 HR patches in batches of 16 (paper: 128x128, 64), Adam 5e-4",
                                     paper="100k steps of 64 128x128 patches")
+    elif cpu_stage:
+        # 128x128 HR patches: at x4 and x8 a 64x64 patch is smaller than the receptive field in LR pixels
+        warm_start = f"lapsrn_x{scale // 2}"
+        flags = (f"--datasets={_T91_BSD200}", "--patch_size=128", "--batch_size=4", "--optimizer=adam",
+                 "--learning_rate=2e-4", "--lr_schedule=cosine", "--min_learning_rate=1e-5", "--epochs=4",
+                 f"--steps_per_epoch={steps_per_epoch}")
+        changes = (_CPU_STAGE.format(what="batches of 4 128x128 HR patches (paper: 64), Adam 2e-4",
+                                     paper="100k steps of 64 128x128 patches")
+                   + _STAGE_TRANSFER.format(source=warm_start, what="its levels; the new level starts as a copy "
+                                                                    "of the level below"))
     return ZooModel(
         name=f"lapsrn_x{scale}", model="lapsrn", scale=scale, channels=1, paper=paper,
         paper_source="Lai et al. CVPR 2017, Table 4 (291 images)", flags=flags, changes=changes,
+        warm_start=warm_start,
     )
 
 
-def _edsr_zoo(scale, paper, cpu_stage=False):
+def _edsr_zoo(scale, paper, cpu_stage=False, steps_per_epoch=1000):
     flags = (f"--datasets={_T91_BSD200}", "--learning_rate=2e-4", "--lr_schedule=cosine",
              "--min_learning_rate=1e-6", "--epochs=300", "--steps_per_epoch=1000")
     changes = ("the 291 images instead of DIV2K (not available offline: fewer, smaller images, so expect lower "
                "numbers than the paper's); cosine decay instead of halving every 2e5 updates")
+    warm_start = None
     if cpu_stage:
-        flags = (f"--datasets={_T91_BSD200}", "--batch_size=4", "--learning_rate=5e-4", "--lr_schedule=cosine",
-                 "--min_learning_rate=1e-5", "--epochs=2", "--steps_per_epoch=1000")
-        changes += "; " + _CPU_STAGE.format(what="batches of 4 (paper: 16), Adam 5e-4",
+        learning_rate = "5e-4" if scale == 2 else "2e-4"
+        flags = (f"--datasets={_T91_BSD200}", "--batch_size=4", f"--learning_rate={learning_rate}",
+                 "--lr_schedule=cosine", "--min_learning_rate=1e-5", f"--epochs={2 if scale == 2 else 4}",
+                 f"--steps_per_epoch={steps_per_epoch}")
+        changes += "; " + _CPU_STAGE.format(what=f"batches of 4 (paper: 16), Adam {learning_rate}",
                                             paper="300k steps of 16 48x48 LR patches")
+        if scale > 2:  # the paper's own recipe: x3 and x4 start from the pre-trained x2 network
+            warm_start = "edsr-baseline_x2"
+            changes += _STAGE_TRANSFER.format(source=warm_start, what="all but the upsampler, as the paper does")
     return ZooModel(
         name=f"edsr-baseline_x{scale}", model="edsr", scale=scale, channels=3, preset="baseline", paper=paper,
         paper_source="Lim et al. CVPRW 2017, Table 3 (EDSR baseline, DIV2K-trained)", flags=flags, changes=changes,
+        warm_start=warm_start,
     )
 
 
@@ -374,11 +400,11 @@ ZOO = {z.name: z for z in [
     _fsrcnn_zoo("fsrcnn-s", 4, {"set5": 30.11, "set14": 27.19, "b100": None}, epochs=10,
                 warm_start="fsrcnn-s_x3"),
     _lapsrn_zoo(2, {"set5": 37.52, "set14": 32.99, "b100": 31.80}, cpu_stage=True),
-    _lapsrn_zoo(4, {"set5": 31.54, "set14": 28.19, "b100": 27.32}),
-    _lapsrn_zoo(8, {"set5": 26.14, "set14": 24.44, "b100": 24.54}),
+    _lapsrn_zoo(4, {"set5": 31.54, "set14": 28.19, "b100": 27.32}, cpu_stage=True, steps_per_epoch=750),
+    _lapsrn_zoo(8, {"set5": 26.14, "set14": 24.44, "b100": 24.54}, cpu_stage=True, steps_per_epoch=625),
     _edsr_zoo(2, {"set5": 37.99, "set14": 33.57, "b100": 32.16}, cpu_stage=True),
-    _edsr_zoo(3, {"set5": 34.37, "set14": 30.28, "b100": 29.09}),
-    _edsr_zoo(4, {"set5": 32.09, "set14": 28.58, "b100": 27.57}),
+    _edsr_zoo(3, {"set5": 34.37, "set14": 30.28, "b100": 29.09}, cpu_stage=True, steps_per_epoch=625),
+    _edsr_zoo(4, {"set5": 32.09, "set14": 28.58, "b100": 27.57}, cpu_stage=True, steps_per_epoch=500),
     ZooModel(
         name="edsr-tiny_x2", model="edsr", scale=2, channels=3, preset="tiny",
         paper={"set5": 34.26, "set14": None, "b100": None},

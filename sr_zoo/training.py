@@ -855,13 +855,20 @@ def clear_run(output_dir):
 
 
 def _warm_start(model, spec):
-    """Copies the weights of a ``.keras`` file or pretrained model into ``model`` (same architecture)."""
+    """Copies the weights of a ``.keras`` file or pretrained model into ``model`` where they carry over.
+
+    The same network at another scale transfers everything but its upsampler (see
+    :func:`sr_zoo.models.transfer_weights`); the layers that start fresh are printed.
+    """
+    from sr_zoo import models
+
     source, label = evaluation.load_model(str(spec))
-    mine, theirs = model.get_weights(), source.get_weights()
-    if len(mine) != len(theirs) or any(a.shape != b.shape for a, b in zip(mine, theirs)):
-        raise ValueError(f"--warm_start {spec}: its architecture differs from {model.name}'s (weights do not match)")
-    model.set_weights(theirs)
-    print(f"Warm start from {label}")
+    try:
+        copied, fresh = models.transfer_weights(model, source)
+    except ValueError as e:
+        raise ValueError(f"--warm_start {spec}: {e}") from None
+    print(f"Warm start from {label}: {len(copied)} of {len(copied) + len(fresh)} layers copied"
+          + (f"; initialised afresh: {', '.join(fresh)}" if fresh else ""))
 
 
 class RunTimeEstimate(keras.callbacks.Callback):

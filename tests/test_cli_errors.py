@@ -49,6 +49,7 @@ def _cases(tmp, data_dir, run_dir):
         (["train.py", "--scale=3"], "--model is required"),
         (["train.py", *quick, "--no_such_flag=1"], "no_such_flag"),
         (["train.py", *quick, "--warm_start=/nowhere/model.keras"], "/nowhere/model.keras"),
+        (["train.py", *quick, "--warm_start=fsrcnn_x3"], "--warm_start fsrcnn_x3: no weights of fsrcnn_56-12-4_x3 fit"),
         (["train.py", "--model=espcn", "--scale=3", "--datasets=./no_such_folder,t91,bsd200",
           f"--tfds_data_dir={tmp / 'no_tfds'}", f"--output_dir={tmp / 'new'}"],
          "3 training datasets are missing: folder not found: ./no_such_folder; TFDS dataset 't91' is not built"),

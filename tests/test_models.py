@@ -373,3 +373,37 @@ def test_subpixel_transposed_convolution_equals_keras_conv2d_transpose(kernel, s
     assert isinstance(fast, keras.layers.Conv2DTranspose)
     assert fast.get_config() | {"name": None} == reference.get_config() | {"name": None}
     np.testing.assert_allclose(fast(x).numpy(), expected, atol=1e-6)
+
+
+def test_transfer_weights_carries_edsr_x2_into_x4_but_its_second_upsampler():
+    source = models.get("edsr", scale=2, channels=3, preset="tiny")
+    target = models.get("edsr", scale=4, channels=3, preset="tiny")
+    copied, fresh = models.transfer_weights(target, source)
+    assert fresh == ["upsample_conv2"]
+    assert "upsample_conv1" in copied and "head" in copied and "reconstruction" in copied
+    for name in copied:
+        for mine, theirs in zip(target.get_layer(name).get_weights(), source.get_layer(name).get_weights()):
+            np.testing.assert_array_equal(mine, theirs)
+    x3 = models.get("edsr", scale=3, channels=3, preset="tiny")
+    assert models.transfer_weights(x3, source)[1] == ["upsample_conv1"]  # 9x the channels: another shape
+
+
+def test_transfer_weights_starts_a_new_lapsrn_level_from_the_level_below():
+    source = models.get("lapsrn", scale=2, depth=2, filters=8)
+    target = models.get("lapsrn", scale=8, depth=2, filters=8)
+    copied, fresh = models.transfer_weights(target, source)
+    assert fresh == [] and len(copied) == len([layer for layer in target.layers if layer.weights])
+    for level in (2, 3):
+        for layer in ("conv2", "feature_up", "residual"):
+            mine = target.get_layer(f"level{level}_{layer}").get_weights()
+            theirs = source.get_layer(f"level1_{layer}").get_weights()
+            for a, b in zip(mine, theirs):
+                np.testing.assert_array_equal(a, b)
+
+
+def test_transfer_weights_refuses_another_network_or_width():
+    with pytest.raises(ValueError, match="no weights of .* fit"):
+        models.transfer_weights(models.get("espcn", scale=3), models.get("fsrcnn", scale=3))
+    with pytest.raises(ValueError, match="no weights of .* fit"):
+        models.transfer_weights(models.get("edsr", scale=2, channels=3, preset="tiny", filters=8),
+                                models.get("edsr", scale=2, channels=3, preset="tiny"))

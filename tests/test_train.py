@@ -200,3 +200,13 @@ def test_missing_dataset_names_the_build_command(tmp_path):
                   "--validation=none", f"--output_dir={tmp_path / 'run'}"], timeout=120)
     assert result.returncode == 2
     assert "tfds build tfds_builders/t91 --manual_dir=" in result.stderr
+
+
+def test_warm_start_from_another_scale_copies_all_but_the_new_upsampler(t91, tmp_path):
+    # EDSR's recipe for x3/x4: start from the x2 network; the shipped tiny x2 model into a tiny x4 one
+    result = run(["train.py", "--model=edsr", "--preset=tiny", "--model_options=filters=4", "--scale=4",
+                  f"--datasets={t91}", "--warm_start=edsr-tiny_x2", f"--output_dir={tmp_path / 'run'}",
+                  "--dry_run"], timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "layers copied; initialised afresh: upsample_conv2" in result.stdout
+    assert not (tmp_path / "run").exists()

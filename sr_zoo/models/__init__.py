@@ -33,6 +33,7 @@ on loaded models too.
 
 from sr_zoo.models import edsr, espcn, fsrcnn, lapsrn, layers, srcnn
 from sr_zoo.models.analysis import ModelInfo, describe
+from sr_zoo.models.transfer import transfer_weights
 
 __all__ = [
     "get",
@@ -40,6 +41,7 @@ __all__ = [
     "describe",
     "receptive_field",
     "reconstruction_layers",
+    "transfer_weights",
     "ModelInfo",
     "RECONSTRUCTION",
     "CHANNELS",
