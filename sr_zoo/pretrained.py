@@ -127,10 +127,39 @@ def _training_record(zoo_model, run_dir):
         "warm_start": run_config.get("warm_start"),
         # a shipped model warm-started from its own earlier version: name which one
         "warm_start_sha256": manifest().get(run_config.get("warm_start") or "", {}).get("sha256"),
+        # the runs behind the warm start, newest first: together with this run, the model's whole training
+        "lineage": _lineage(run_config.get("warm_start")),
         "flops": zoo_model.training_compute()["flops_per_step"] * int(state["global_step"]),  # this run's, estimated
         "validation_curve": {"benchmark": "set5", "epoch_psnr": curve},
         "changes_from_paper": zoo_model.changes,
     }
+
+
+def _lineage(warm_start):
+    """The training runs behind a warm start from a shipped model, newest first (``[]`` for none)."""
+    from sr_zoo import recipes
+
+    entry = manifest().get(warm_start or "")
+    if entry is None:  # no warm start, or a .keras file from elsewhere: nothing on record
+        return [{"file": warm_start, "record": "not in the zoo manifest"}] if warm_start else []
+    t = entry["training"]
+    flops = t.get("flops") or t["steps_run"] * recipes.zoo(warm_start).training_compute()["flops_per_step"]
+    stage = {"model": warm_start, "sha256": entry["sha256"], "command": t["command"], "steps_run": t["steps_run"],
+             "flops": flops, "wall_seconds": t.get("wall_seconds"), "device": t.get("device")}
+    if "lineage" in t or not t.get("warm_start"):
+        return [stage] + t.get("lineage", [])
+    # published before lineages were recorded: the earlier run is known only by its file's hash
+    return [stage, {"model": t["warm_start"], "sha256": t.get("warm_start_sha256"), "record": "not kept"}]
+
+
+def spent_flops(name):
+    """``(this run's, with the lineage's)`` training FLOPs of the shipped model ``name`` (runs on record)."""
+    from sr_zoo import recipes
+
+    t = available()[name]["training"]
+    # entries published before FLOPs were recorded: their run used the recipe's batch and patches
+    own = t.get("flops") or t["steps_run"] * recipes.zoo(name).training_compute()["flops_per_step"]
+    return own, own + sum(stage.get("flops") or 0 for stage in t.get("lineage", []))
 
 
 def publish(name, source, *, data_dir=None, training=None):
@@ -262,9 +291,13 @@ def compute_table():
             rows.append([name, "not trained yet", "0", "0", recipe, "0"])
             continue
         t = e["training"]
-        # entries published before FLOPs were recorded: their run used the recipe's batch and patches
-        spent = t.get("flops") or t["steps_run"] * z.training_compute()["flops_per_step"]
-        warm = f" + warm start ({t['warm_start']})" if t.get("warm_start") else ""
+        own, spent = spent_flops(name)
+        lineage = t.get("lineage", [])
+        missing = [stage.get("model") or stage.get("file") for stage in lineage if stage.get("flops") is None]
+        if missing:  # a run behind the warm start is not on record: its FLOPs are not in the total
+            warm = f" + runs not on record ({', '.join(missing)})"
+        else:
+            warm = f" (this run {own:.1e} + {len(lineage)} earlier run{'s' * (len(lineage) > 1)})" if lineage else ""
         rows.append([name, status(e), f"{t['steps_run']:,}", f"{spent:.1e}{warm}", recipe,
                      f"{spent / paper['flops']:.2g}"])
     lines = _aligned([header] + rows)

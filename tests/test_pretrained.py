@@ -99,6 +99,15 @@ def test_warm_starts_name_a_zoo_model_of_the_same_network():
         if training.get("warm_start") in recipes.ZOO:  # started from a shipped file: its hash is recorded
             assert len(training["warm_start_sha256"]) == 64, name
             assert training["command"].count("--warm_start=") == 1, name
+            # and the runs behind it, newest first, each with its command and FLOPs
+            first = training["lineage"][0]
+            assert (first["model"], first["sha256"]) == (training["warm_start"], training["warm_start_sha256"])
+            for stage, earlier in zip(training["lineage"], training["lineage"][1:] + [None]):
+                assert stage["command"].startswith("python train.py") and stage["flops"] > 0, name
+                assert ("--warm_start=" in stage["command"]) == (earlier is not None), name
+                assert earlier is None or stage["command"].endswith(f"--warm_start={earlier['model']}"), name
+        else:
+            assert training["lineage"] == [], name
 
 
 def test_compute_report_has_every_zoo_model_and_the_spent_share():
@@ -106,8 +115,10 @@ def test_compute_report_has_every_zoo_model_and_the_spent_share():
     rows = {line.split()[0]: line for line in report[1:-1]}
     assert list(rows) == list(recipes.ZOO)
     for name, entry in pretrained.available().items():
-        spent = entry["training"].get("flops") or (
-            entry["training"]["steps_run"] * recipes.ZOO[name].training_compute()["flops_per_step"])
+        own, spent = pretrained.spent_flops(name)
+        assert own == (entry["training"].get("flops") or
+                       entry["training"]["steps_run"] * recipes.ZOO[name].training_compute()["flops_per_step"])
+        assert spent == own + sum(stage["flops"] for stage in entry["training"]["lineage"]), name
         share = spent / recipes.ZOO[name].training_compute(paper_recipe=True)["flops"]
         assert rows[name].split()[-1] == f"{share:.2g}", name
     for name in set(recipes.ZOO) - set(pretrained.available()):
