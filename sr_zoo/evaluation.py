@@ -125,7 +125,9 @@ def load_pairs(benchmark, scale, data_dir=None, tfds_data_dir=None):
 
     Accepted layouts (those of ``../shared/data``): ``<Set>/SelfExSR/image_SRF_<s>/``
     (MATLAB LR, replicate borders), ``<Set>/EDSR_benchmark/{HR,LR_bicubic/X<s>}/``
-    (MATLAB LR, symmetric borders) and a plain ``<Set>/original/`` (LR made here).
+    (MATLAB LR, symmetric borders) and a plain ``<Set>/original/`` (LR made here). At a scale
+    without LR files and without ``original/`` (B100 x8), the HR of a SelfExSR scale that divides
+    it is cropped to the scale and its LR made here (``imresize``, current MATLAB's borders).
     Urban100's SelfExSR ``image_SRF_2`` folder is not the x2 benchmark: x2 pairs
     the full-size HR (from ``image_SRF_4``) with that folder's ``_HR`` image.
     """
@@ -169,6 +171,19 @@ def load_pairs(benchmark, scale, data_dir=None, tfds_data_dir=None):
                 hr = modcrop(read_image(hr_path), scale)
                 out.append(Pair(hr_path.stem, hr, imresize(hr, 1 / scale), "imresize"))
             return out
+    # no LR files at this scale (B100 x8) and no full-size HR: the HR of a SelfExSR scale that divides it,
+    # already cropped to a multiple of that scale, so cropping it to ``scale`` matches cropping the original
+    divisors = sorted((s for s in (2, 3, 4) if scale % s == 0 and (root / "SelfExSR" / f"image_SRF_{s}").is_dir()),
+                      reverse=True)
+    if divisors:
+        folder = root / "SelfExSR" / f"image_SRF_{divisors[0]}"
+        hr_paths = sorted(folder.glob("*_HR.png"))
+        names = _selfexsr_names(benchmark, root, len(hr_paths)) or [p.name.split("_SRF")[0] for p in hr_paths]
+        out = []
+        for name, hr_path in zip(names, hr_paths):
+            hr = modcrop(read_image(hr_path), scale)
+            out.append(Pair(name, hr, imresize(hr, 1 / scale), "imresize"))
+        return out
     raise FileNotFoundError(f"no images for {benchmark} x{scale} under {root}")
 
 

@@ -31,6 +31,9 @@ WEIGHTS_DIR = pathlib.Path(__file__).resolve().parent / "weights"
 MANIFEST = WEIGHTS_DIR / "manifest.json"
 BENCHMARKS = ("set5", "set14", "b100")
 PROTOCOL = "Y channel (MATLAB rgb2ycbcr), crop = scale pixels, MATLAB bicubic LR images (SelfExSR)"
+# No MATLAB-made x8 LR images are at hand (the EDSR benchmark's X8 folder was made otherwise)
+PROTOCOL_X8 = ("Y channel (MATLAB rgb2ycbcr), crop = scale pixels, LR made from the HR by sr_zoo.imresize "
+               "(bit-exact with MATLAB's imresize, symmetric borders)")
 
 
 class IntegrityError(ValueError):
@@ -182,7 +185,7 @@ def publish(name, source, *, data_dir=None, training=None):
                          f"with {zoo_model.channels}")
     methods = {"bicubic": evaluation.bicubic, name: evaluation.model_upscaler(model)[0]}
     scores = evaluation.evaluate(methods, list(BENCHMARKS), [zoo_model.scale], data_dir=data_dir)
-    measured = {"protocol": PROTOCOL, "bicubic": {}}
+    measured = {"protocol": PROTOCOL_X8 if zoo_model.scale == 8 else PROTOCOL, "bicubic": {}}
     for s in scores:
         target = measured if s.method == name else measured["bicubic"]
         target[s.benchmark] = {"psnr": round(s.psnr, 4), "ssim": round(s.ssim, 5)}
@@ -266,7 +269,8 @@ def table(markdown=True):
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * 3 + [":---:"] * 3 + ["---"] * 2) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     lines.append("")
-    lines.append(f"PSNR in dB, ours / paper / bicubic; {PROTOCOL}. GMACs for an output frame of 1920x1080.")
+    lines.append(f"PSNR in dB, ours / paper / bicubic; {PROTOCOL} (x8: LR made by `sr_zoo.imresize`, bit-exact "
+                 "with MATLAB's imresize; no MATLAB x8 files are at hand). GMACs for an output frame of 1920x1080.")
     return "\n".join(lines)
 
 

@@ -19,6 +19,17 @@ def test_set5_pairs_from_the_shared_folder(data_dir):
     assert set14[2].name == "bridge" and set14[2].hr.ndim == 2  # grayscale stays grayscale
 
 
+def test_x8_pairs_crop_the_hr_and_make_the_lr_with_matlab_imresize(data_dir):
+    # no MATLAB LR files at x8: B100 (no full-size folder) takes the HR of its x4 folder
+    x4 = {p.name: p for p in evaluation.load_pairs("b100", 4, data_dir)}
+    x8 = evaluation.load_pairs("b100", 8, data_dir)
+    assert len(x8) == len(x4) == 100
+    for pair in x8[:5]:
+        assert pair.lr_source == "imresize" and pair.hr.shape[0] % 8 == 0 and pair.hr.shape[1] % 8 == 0
+        np.testing.assert_array_equal(pair.hr, evaluation.modcrop(x4[pair.name].hr, 8))
+        np.testing.assert_array_equal(pair.lr, evaluation.imresize(pair.hr, 1 / 8))
+
+
 def test_tfds_source_gives_the_same_numbers(data_dir, tmp_path):
     import tensorflow_datasets as tfds
 
