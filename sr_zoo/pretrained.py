@@ -14,7 +14,7 @@ Command line::
 
     python -m sr_zoo.pretrained                          # the zoo as a table (shipped and still to train)
     python -m sr_zoo.pretrained --markdown               # the README's table
-    python -m sr_zoo.pretrained --update_readme          # writes it into README.md
+    python -m sr_zoo.pretrained --update_readme          # writes it and the compute table into README.md
     python -m sr_zoo.pretrained --compute                # training compute spent, and the paper's recipe's
     python -m sr_zoo.pretrained publish espcn_x3 runs/espcn_x3   # measure a run's best.keras and ship it
     python -m sr_zoo.pretrained figure docs/zoo_crops.png        # the README's comparison figure
@@ -162,7 +162,18 @@ def spent_flops(name):
     t = available()[name]["training"]
     # entries published before FLOPs were recorded: their run used the recipe's batch and patches
     own = t.get("flops") or t["steps_run"] * recipes.zoo(name).training_compute()["flops_per_step"]
-    return own, own + sum(stage.get("flops") or 0 for stage in t.get("lineage", []))
+    return own, compute_record(recipes.zoo(name), t)["spent_flops"]
+
+
+def compute_record(zoo_model, training):
+    """The manifest's ``compute``: FLOPs spent (with the lineage) beside the paper recipe's, and the rest."""
+    paper = zoo_model.training_compute(paper_recipe=True)
+    own = training.get("flops") or training.get("steps_run", 0) * zoo_model.training_compute()["flops_per_step"]
+    spent = own + sum(stage.get("flops") or 0 for stage in training.get("lineage", []))
+    return {"spent_flops": spent, "paper_recipe": {k: paper[k] for k in ("steps", "batch_size", "flops")},
+            "spent_share": round(spent / paper["flops"], 6),
+            "still_needed_flops": max(paper["flops"] - spent, 0),  # for the paper's recipe run to its end
+            "lineage_complete": all(stage.get("flops") for stage in training.get("lineage", []))}
 
 
 def publish(name, source, *, data_dir=None, training=None):
@@ -211,6 +222,7 @@ def publish(name, source, *, data_dir=None, training=None):
         "paper": zoo_model.paper,
         "paper_source": zoo_model.paper_source,
     }
+    entry["compute"] = compute_record(zoo_model, training)
     entries = manifest()
     entries[name] = entry
     entries = {k: entries[k] for k in sorted(entries, key=lambda k: list(recipes.ZOO).index(k) if k in recipes.ZOO else 99)}
@@ -361,17 +373,23 @@ def figure(out_path, names=None, crop=96, zoom=2, data_dir=None):
 
 README_START = "<!-- zoo-table:start"
 README_END = "<!-- zoo-table:end -->"
+README_COMPUTE_START = "<!-- zoo-compute:start"
+README_COMPUTE_END = "<!-- zoo-compute:end -->"
+
+
+def _replace_block(text, start_marker, end_marker, body, readme):
+    if start_marker not in text or end_marker not in text:
+        raise ValueError(f"{readme}: no markers {start_marker} ... {end_marker}")
+    start = text.index("\n", text.index(start_marker)) + 1
+    return text[:start] + body + "\n" + text[text.index(end_marker):]
 
 
 def update_readme(readme):
-    """Replaces the README's zoo table (between its zoo-table markers) with :func:`table`."""
+    """Writes :func:`table` and :func:`compute_table` between the README's zoo-table and zoo-compute markers."""
     readme = pathlib.Path(readme)
-    text = readme.read_text()
-    if README_START not in text or README_END not in text:
-        raise ValueError(f"{readme}: no zoo-table markers ({README_START} ... {README_END})")
-    start = text.index("\n", text.index(README_START)) + 1
-    end = text.index(README_END)
-    readme.write_text(text[:start] + table(markdown=True) + "\n" + text[end:])
+    text = _replace_block(readme.read_text(), README_START, README_END, table(markdown=True), readme)
+    text = _replace_block(text, README_COMPUTE_START, README_COMPUTE_END, f"```text\n{compute_table()}\n```", readme)
+    readme.write_text(text)
     return readme
 
 

@@ -63,7 +63,9 @@ def test_command_line_table_and_the_readme_carry_the_manifest_numbers():
         assert f"**{entry['measured']['set5']['psnr']:.2f}**" in result.stdout
     readme = (ROOT / "README.md").read_text()
     assert pretrained.table(markdown=True).strip() in readme, (
-        "README's zoo table is stale: paste the output of `python -m sr_zoo.pretrained --markdown`")
+        "README's zoo table is stale: run `python -m sr_zoo.pretrained --update_readme`")
+    assert pretrained.compute_table().strip() in readme, (
+        "README's compute table is stale: run `python -m sr_zoo.pretrained --update_readme`")
     plain = subprocess.run([sys.executable, "-m", "sr_zoo.pretrained"], cwd=ROOT, capture_output=True, text=True,
                            timeout=120)
     assert plain.returncode == 0 and "espcn_x3" in plain.stdout
@@ -120,6 +122,8 @@ def test_compute_report_has_every_zoo_model_and_the_spent_share():
                        entry["training"]["steps_run"] * recipes.ZOO[name].training_compute()["flops_per_step"])
         assert spent == own + sum(stage["flops"] for stage in entry["training"]["lineage"]), name
         share = spent / recipes.ZOO[name].training_compute(paper_recipe=True)["flops"]
+        assert entry["compute"] == pretrained.compute_record(recipes.ZOO[name], entry["training"]), name
+        assert entry["compute"]["spent_flops"] == spent and entry["compute"]["lineage_complete"], name
         assert rows[name].split()[-1] == f"{share:.2g}", name
     for name in set(recipes.ZOO) - set(pretrained.available()):
         assert "not trained yet" in rows[name]
