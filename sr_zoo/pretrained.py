@@ -146,34 +146,37 @@ def _lineage(warm_start):
     if entry is None:  # no warm start, or a .keras file from elsewhere: nothing on record
         return [{"file": warm_start, "record": "not in the zoo manifest"}] if warm_start else []
     t = entry["training"]
-    flops = t.get("flops") or t["steps_run"] * recipes.zoo(warm_start).training_compute()["flops_per_step"]
     stage = {"model": warm_start, "sha256": entry["sha256"], "command": t["command"], "steps_run": t["steps_run"],
-             "flops": flops, "wall_seconds": t.get("wall_seconds"), "device": t.get("device")}
+             "flops": _run_flops(recipes.zoo(warm_start), t), "wall_seconds": t.get("wall_seconds"),
+             "device": t.get("device")}
     if "lineage" in t or not t.get("warm_start"):
         return [stage] + t.get("lineage", [])
     # published before lineages were recorded: the earlier run is known only by its file's hash
     return [stage, {"model": t["warm_start"], "sha256": t.get("warm_start_sha256"), "record": "not kept"}]
 
 
+def _run_flops(zoo_model, training):
+    """A manifest training record's own FLOPs (entries from before FLOPs were recorded: the recipe's)."""
+    return training.get("flops") or training.get("steps_run", 0) * zoo_model.training_compute()["flops_per_step"]
+
+
 def spent_flops(name):
     """``(this run's, with the lineage's)`` training FLOPs of the shipped model ``name`` (runs on record)."""
     from sr_zoo import recipes
 
-    t = available()[name]["training"]
-    # entries published before FLOPs were recorded: their run used the recipe's batch and patches
-    own = t.get("flops") or t["steps_run"] * recipes.zoo(name).training_compute()["flops_per_step"]
-    return own, compute_record(recipes.zoo(name), t)["spent_flops"]
+    zoo_model, training = recipes.zoo(name), available()[name]["training"]
+    return _run_flops(zoo_model, training), compute_record(zoo_model, training)["spent_flops"]
 
 
 def compute_record(zoo_model, training):
     """The manifest's ``compute``: FLOPs spent (with the lineage) beside the paper recipe's, and the rest."""
     paper = zoo_model.training_compute(paper_recipe=True)
-    own = training.get("flops") or training.get("steps_run", 0) * zoo_model.training_compute()["flops_per_step"]
-    spent = own + sum(stage.get("flops") or 0 for stage in training.get("lineage", []))
+    lineage = training.get("lineage", [])
+    spent = _run_flops(zoo_model, training) + sum(stage.get("flops") or 0 for stage in lineage)
     return {"spent_flops": spent, "paper_recipe": {k: paper[k] for k in ("steps", "batch_size", "flops")},
             "spent_share": round(spent / paper["flops"], 6),
             "still_needed_flops": max(paper["flops"] - spent, 0),  # for the paper's recipe run to its end
-            "lineage_complete": all(stage.get("flops") for stage in training.get("lineage", []))}
+            "lineage_complete": all(stage.get("flops") for stage in lineage)}
 
 
 def publish(name, source, *, data_dir=None, training=None):
