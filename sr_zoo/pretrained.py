@@ -276,7 +276,7 @@ def table(markdown=True):
         best = f" (best at {steps / 1000:g}k)" if steps and run and steps != run else ""
         hours = f", {t['wall_seconds'] / 3600:.1f} h" if t.get("wall_seconds") else ""
         warm = ", warm start" if t.get("warm_start") else ""
-        trained = (f"{t.get('data', '?')}, {run // 1000 if run else '?'}k{done} steps{best}{hours}{warm}, "
+        trained = (f"{t.get('data', '?')}, {f'{run / 1000:g}' if run else '?'}k{done} steps{best}{hours}{warm}, "
                    f"{t.get('device', '?')}")
         rows.append([f"`{name}`", f"{e['parameters']:,}", f"{e['gmacs_per_1080p_frame']:.1f}", *cells, trained, status(e)])
     if not markdown:
