@@ -116,6 +116,22 @@ def _selfexsr_names(benchmark, root, count):
     return None
 
 
+def _selfexsr_hr(benchmark, root, folder):
+    """``(name, path)`` of each ``*_HR.png`` in a SelfExSR ``image_SRF_<s>`` folder."""
+    hr_paths = sorted(folder.glob("*_HR.png"))
+    names = _selfexsr_names(benchmark, root, len(hr_paths)) or [p.name.split("_SRF")[0] for p in hr_paths]
+    return list(zip(names, hr_paths))
+
+
+def _imresize_pairs(named_hr_paths, scale):
+    """Pairs whose LR is made here from the HR cropped to ``scale`` (MATLAB-exact ``imresize``)."""
+    out = []
+    for name, hr_path in named_hr_paths:
+        hr = modcrop(read_image(hr_path), scale)
+        out.append(Pair(name, hr, imresize(hr, 1 / scale), "imresize"))
+    return out
+
+
 def load_pairs(benchmark, scale, data_dir=None, tfds_data_dir=None):
     """Returns the benchmark's :class:`Pair` list at ``scale``.
 
@@ -149,10 +165,8 @@ def load_pairs(benchmark, scale, data_dir=None, tfds_data_dir=None):
         pairs = [(p.name.split("_SRF")[0], read_image(p), read_image(q)) for p, q in zip(hr_paths, lr_paths)]
         return [Pair(n, modcrop(h, 2), lr, "matlab") for n, h, lr in pairs]
     if selfexsr.is_dir():
-        hr_paths = sorted(selfexsr.glob("*_HR.png"))
-        names = _selfexsr_names(benchmark, root, len(hr_paths)) or [p.name.split("_SRF")[0] for p in hr_paths]
         out = []
-        for name, hr_path in zip(names, hr_paths):
+        for name, hr_path in _selfexsr_hr(benchmark, root, selfexsr):
             lr_path = hr_path.with_name(hr_path.name.replace("_HR.png", "_LR.png"))
             out.append(Pair(name, modcrop(read_image(hr_path), scale), read_image(lr_path), "matlab"))
         return out
@@ -166,24 +180,12 @@ def load_pairs(benchmark, scale, data_dir=None, tfds_data_dir=None):
     for folder in (root / "original", edsr / "HR", root):
         hr_paths = sorted(p for p in folder.glob("*") if p.suffix.lower() in (".png", ".bmp", ".jpg", ".jpeg", ".tif"))
         if hr_paths:
-            out = []
-            for hr_path in hr_paths:
-                hr = modcrop(read_image(hr_path), scale)
-                out.append(Pair(hr_path.stem, hr, imresize(hr, 1 / scale), "imresize"))
-            return out
+            return _imresize_pairs([(p.stem, p) for p in hr_paths], scale)
     # no LR files at this scale (B100 x8) and no full-size HR: the HR of a SelfExSR scale that divides it,
     # already cropped to a multiple of that scale, so cropping it to ``scale`` matches cropping the original
-    divisors = sorted((s for s in (2, 3, 4) if scale % s == 0 and (root / "SelfExSR" / f"image_SRF_{s}").is_dir()),
-                      reverse=True)
+    divisors = [s for s in (4, 3, 2) if scale % s == 0 and (root / "SelfExSR" / f"image_SRF_{s}").is_dir()]
     if divisors:
-        folder = root / "SelfExSR" / f"image_SRF_{divisors[0]}"
-        hr_paths = sorted(folder.glob("*_HR.png"))
-        names = _selfexsr_names(benchmark, root, len(hr_paths)) or [p.name.split("_SRF")[0] for p in hr_paths]
-        out = []
-        for name, hr_path in zip(names, hr_paths):
-            hr = modcrop(read_image(hr_path), scale)
-            out.append(Pair(name, hr, imresize(hr, 1 / scale), "imresize"))
-        return out
+        return _imresize_pairs(_selfexsr_hr(benchmark, root, root / "SelfExSR" / f"image_SRF_{divisors[0]}"), scale)
     raise FileNotFoundError(f"no images for {benchmark} x{scale} under {root}")
 
 
