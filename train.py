@@ -41,6 +41,8 @@ flags.DEFINE_integer("epochs", None, "Epochs.")
 flags.DEFINE_integer("steps_per_epoch", None, "Steps per epoch.")
 flags.DEFINE_enum("degradation", None, ["bicubic", "gaussian", "kernel"], "How LR patches are made.")
 flags.DEFINE_bool("augment", None, "Flips and 90-degree rotations.")
+flags.DEFINE_list("rescale", None, "Rescaling augmentation (FSRCNN's): each HR image also downscaled by these "
+                  "factors in (0, 1], e.g. 1,0.9,0.8,0.7,0.6; 'none' turns off the recipe's.")
 flags.DEFINE_string("validation", "set5", "Benchmark validated on after each epoch ('none' to skip).")
 flags.DEFINE_string("validation_dir", None, "Folder holding the benchmark (default: $SR_ZOO_DATA or ../shared/data).")
 flags.DEFINE_string("tfds_data_dir", None, "Where built TFDS datasets live (default: ~/tensorflow_datasets).")
@@ -78,6 +80,8 @@ def recipe_from_flags():
     if FLAGS.model_options:
         changes["model_config"] = {**recipe.model_config, **cli.parse_options(FLAGS.model_options, "--model_options")}
     recipe = recipe.replace(**changes)
+    if FLAGS.rescale is not None:
+        recipe = dataclasses.replace(recipe, rescale=cli.parse_rescale(FLAGS.rescale))
     if FLAGS.patch_size is not None:  # an HR patch side replaces the recipe's LR side
         recipe = dataclasses.replace(recipe, hr_patch_size=FLAGS.patch_size, lr_patch_size=None)
     cli.check_recipe_flags(recipe, hr_patch_size=FLAGS.patch_size, checkpoint_every=FLAGS.checkpoint_every)

@@ -135,3 +135,19 @@ def parse_int_list(values, flag):
             raise FlagError(f"{flag}: {n} must be positive")
         out.append(n)
     return out
+
+
+def parse_rescale(values, flag="--rescale"):
+    """``['1', '0.9']`` -> ``(1.0, 0.9)``; ``['none']`` -> ``None``; a factor outside (0, 1] names the flag."""
+    if [str(v).strip().lower() for v in values] in ([], ["none"]):
+        return None
+    out = []
+    for v in values:
+        try:
+            r = float(str(v).strip())
+        except ValueError:
+            raise FlagError(f"{flag}: {v!r} is not a number") from None
+        if not 0 < r <= 1:
+            raise FlagError(f"{flag}: factor {r:g} is not in (0, 1] (HR images are only ever shrunk)")
+        out.append(r)
+    return tuple(out)

@@ -495,7 +495,7 @@ def training_data(recipe, seed, tfds_data_dir=None, dataset_options=None):
     return data.FolderPairs(
         list(recipe.datasets), scale=recipe.scale, lr_patch_size=lr_patch, batch_size=recipe.batch_size,
         channels=recipe.channels, augment=recipe.augment, seed=seed, steps_per_epoch=recipe.steps_per_epoch,
-        pyramid_levels=levels, **options,
+        rescale=recipe.rescale, pyramid_levels=levels, **options,
     )
 
 
@@ -509,8 +509,6 @@ def check_folder_recipe(recipe):
                              f"TFDS datasets need KERAS_BACKEND=tensorflow ({_TF_INSTALL})")
     if recipe.degradation != "bicubic":
         raise ValueError(f"degradation={recipe.degradation!r} {need}; under {backend} use degradation=bicubic")
-    if recipe.rescale:
-        raise ValueError(f"FSRCNN's rescaling augmentation (rescale) {need}")
 
 
 _TF_INSTALL = "pip install tensorflow tensorflow-datasets"

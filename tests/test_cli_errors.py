@@ -45,6 +45,8 @@ def _cases(tmp, data_dir, run_dir):
         (["train.py", *quick, "--patch_size=16"], "--patch_size=16 (HR side) must be a positive multiple of --scale=3"),
         (["train.py", *quick, "--lr_schedule=step"], "--lr_decay_steps must be positive"),
         (["train.py", *quick, "--model_options=filters"], "--model_options: expected key=value"),
+        (["train.py", *quick, "--rescale=1,1.2"], "--rescale: factor 1.2 is not in (0, 1]"),
+        (["train.py", *quick, "--rescale=1,half"], "--rescale: 'half' is not a number"),
         (["train.py", *quick, "--scale=abc"], "flag --scale=abc"),
         (["train.py", "--scale=3"], "--model is required"),
         (["train.py", *quick, "--no_such_flag=1"], "no_such_flag"),

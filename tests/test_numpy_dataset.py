@@ -48,6 +48,28 @@ def test_pairs_are_byte_identical_to_the_tf_data_pipeline(folder):
     assert len(transforms) > 1  # augmentation really exercised
 
 
+def test_rescaled_versions_are_the_tf_data_pipelines(folder):
+    # FSRCNN's / LapSRN's rescaling augmentation: each image also shrunk by each factor, the same bytes
+    tf = pytest.importorskip("tensorflow")
+    del tf
+    pairs = FolderPairs(folder, scale=3, lr_patch_size=7, batch_size=8, channels=3, seed=0, rescale=(1.0, 0.75))
+    # 61x52 and 48x70 and their 0.75 versions (46x39, 36x53); the 20x20 image and its version are too small
+    assert [h.shape[:2] for h in pairs.hr] == [(60, 51), (45, 39), (48, 69), (36, 51)]
+    shrunk = sr_zoo.imresize(np.asarray(Image.open(folder / "img0.png")), 0.75)  # 46x39, MATLAB bicubic
+    np.testing.assert_array_equal(pairs.hr[1], shrunk[:45])
+    lr_tf, hr_tf = next(iter(sr_zoo.data.train_dataset(str(folder), scale=3, lr_patch_size=7, batch_size=16,
+                                                        channels=3, seed=3, rescale=(1.0, 0.75))))
+    to_u8 = lambda a: np.round(np.asarray(a) * 255.0).astype(np.uint8)  # noqa: E731
+    images = set()
+    for lr, hr in zip(to_u8(lr_tf), to_u8(hr_tf)):
+        index, y, x, t = _find(pairs, hr)
+        images.add(index)
+        np.testing.assert_array_equal(pairs.pair(index, y, x, t)[0], lr)
+    assert images & {1, 3}, "no patch came from a rescaled version"
+    with pytest.raises(ValueError, match="rescale factors must be in"):
+        FolderPairs(folder, scale=3, lr_patch_size=7, batch_size=2, rescale=(1.0, 1.5))
+
+
 def test_batches_are_deterministic_float_and_y(folder):
     rgb = FolderPairs(folder, scale=2, patch_size=16, batch_size=5, channels=3, seed=7, steps_per_epoch=3)
     y = FolderPairs(folder, scale=2, patch_size=16, batch_size=5, channels=1, seed=7, steps_per_epoch=3)

@@ -202,6 +202,16 @@ def test_missing_dataset_names_the_build_command(tmp_path):
     assert "tfds build tfds_builders/t91 --manual_dir=" in result.stderr
 
 
+def test_rescale_flag_sets_or_clears_the_rescaling_augmentation(t91, tmp_path):
+    # FSRCNN's augmentation for any model (--rescale=1,0.8 for ESPCN), or FSRCNN without it (--rescale=none)
+    for model, flag, expected in [("espcn", "--rescale=1,0.8", "rescale=(1.0, 0.8)"),
+                                  ("fsrcnn", "--rescale=none", "rescale=None")]:
+        result = run(["train.py", f"--model={model}", "--scale=2", f"--datasets={t91}", flag,
+                      f"--output_dir={tmp_path / model}", "--dry_run"], timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert expected in result.stdout.splitlines()[1], result.stdout[:2000]
+
+
 def test_warm_start_from_another_scale_copies_all_but_the_new_upsampler(t91, tmp_path):
     # EDSR's recipe for x3/x4: start from the x2 network; the shipped tiny x2 model into a tiny x4 one
     result = run(["train.py", "--model=edsr", "--preset=tiny", "--model_options=filters=4", "--scale=4",

@@ -100,6 +100,7 @@ def test_sigkill_then_resume_under_jax_and_best_model_loads_under_tensorflow(t91
 
 def test_lapsrn_pyramid_nan_guard_and_tf_only_features_under_jax(t91, tmp_path):
     lapsrn = run(["--model=lapsrn", "--scale=4", f"--datasets={t91}", "--model_options=depth=2", "--batch_size=2",
+                  "--rescale=1,0.7",  # the paper's scale augmentation, through FolderPairs
                   "--epochs=1", "--steps_per_epoch=3", "--validation=none", f"--output_dir={tmp_path / 'lapsrn'}",
                   "--verbose=0"])
     assert lapsrn.returncode == 0, lapsrn.stderr[-3000:]

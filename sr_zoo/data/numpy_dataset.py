@@ -42,6 +42,9 @@ class FolderPairs(keras.utils.PyDataset):
       seed: integer seed of the stream.
       steps_per_epoch: batches per epoch (default: one patch per image).
       boundary: imresize border rule, ``'symmetric'`` (current MATLAB) or ``'replicate'``.
+      rescale: rescaling augmentation (FSRCNN's, LapSRN's): factors in (0, 1]; each image also
+        joins the pool MATLAB-bicubic shrunk by each factor (versions whose LR is smaller than the
+        patch are left out), as the tf.data pipeline's cached path does.
       pyramid_levels: LapSRN's targets: with ``L > 1`` levels the HR of a batch is a tuple of
         ``L`` images, level ``i`` being the HR shrunk by ``2 ** (L - 1 - i)`` (MATLAB bicubic).
       **kwargs: ``workers``, ``use_multiprocessing``, ``max_queue_size`` of ``keras.utils.PyDataset``.
@@ -51,7 +54,8 @@ class FolderPairs(keras.utils.PyDataset):
     """
 
     def __init__(self, folders, *, scale, batch_size, patch_size=None, lr_patch_size=None, channels=1,
-                 augment=True, seed=0, steps_per_epoch=None, boundary="symmetric", pyramid_levels=1, **kwargs):
+                 augment=True, seed=0, steps_per_epoch=None, boundary="symmetric", rescale=None, pyramid_levels=1,
+                 **kwargs):
         super().__init__(**kwargs)
         if not isinstance(scale, (int, np.integer)) or isinstance(scale, bool) or scale < 1:
             raise ValueError(f"scale must be a positive integer, got {scale!r}")
@@ -70,6 +74,9 @@ class FolderPairs(keras.utils.PyDataset):
         self.augment = bool(augment)
         self.seed = int(seed)
         self.boundary = boundary
+        self.rescale = tuple(float(r) for r in rescale) if rescale else (1.0,)
+        if any(not 0 < r <= 1 for r in self.rescale):
+            raise ValueError(f"rescale factors must be in (0, 1], got {rescale}")
         self.epoch = 0
         self.pyramid_levels = int(pyramid_levels)
         self.names, self.hr, self.lr = self._load(folders)
@@ -91,10 +98,13 @@ class FolderPairs(keras.utils.PyDataset):
                     _io.warn(f"sr_zoo.data: skipping {path}: {image.shape[0]}x{image.shape[1]} is smaller than "
                              f"the {need}x{need} HR patch")
                     continue
-                hr = _io.modcrop(image, self.scale)
-                names.append(str(path))
-                hrs.append(hr)
-                lrs.append(imresize(hr, 1.0 / self.scale, boundary=self.boundary))  # once per image
+                for r in self.rescale:  # one pair per image and factor, each made once
+                    hr = _io.modcrop(image if r == 1 else imresize(image, r), self.scale)
+                    if min(hr.shape[:2]) < need:
+                        continue  # a shrunk version smaller than the patch (the original was not)
+                    names.append(str(path) if r == 1 else f"{path} (x{r:g})")
+                    hrs.append(hr)
+                    lrs.append(imresize(hr, 1.0 / self.scale, boundary=self.boundary))
         if not hrs:
             raise ValueError(f"no usable images (readable and at least {need}x{need}) in {list(map(str, folders))}")
         return names, hrs, lrs
