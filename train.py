@@ -41,8 +41,8 @@ flags.DEFINE_integer("epochs", None, "Epochs.")
 flags.DEFINE_integer("steps_per_epoch", None, "Steps per epoch.")
 flags.DEFINE_enum("degradation", None, ["bicubic", "gaussian", "kernel"], "How LR patches are made.")
 flags.DEFINE_bool("augment", None, "Flips and 90-degree rotations.")
-flags.DEFINE_list("rescale", None, "Rescaling augmentation (FSRCNN's): each HR image also downscaled by these "
-                  "factors in (0, 1], e.g. 1,0.9,0.8,0.7,0.6; 'none' turns off the recipe's.")
+flags.DEFINE_list("rescale", None, "Rescaling augmentation (FSRCNN's, LapSRN's): each HR image also downscaled by "
+                  "these factors in (0, 1], e.g. 1,0.9,0.8,0.7,0.6; 'none' turns off the recipe's.")
 flags.DEFINE_string("validation", "set5", "Benchmark validated on after each epoch ('none' to skip).")
 flags.DEFINE_string("validation_dir", None, "Folder holding the benchmark (default: $SR_ZOO_DATA or ../shared/data).")
 flags.DEFINE_string("tfds_data_dir", None, "Where built TFDS datasets live (default: ~/tensorflow_datasets).")

@@ -123,17 +123,23 @@ def check_recipe_flags(recipe, *, hr_patch_size=None, checkpoint_every=None):
         raise FlagError("--datasets is empty")
 
 
-def parse_int_list(values, flag):
-    """``['2', '3']`` -> ``[2, 3]``; a non-integer or non-positive item names the flag."""
+def _convert_each(values, flag, convert, what):
+    """Each item of a list flag through ``convert``; one that fails names the flag and the item."""
     out = []
     for v in values:
         try:
-            n = int(str(v).strip())
+            out.append(convert(str(v).strip()))
         except ValueError:
-            raise FlagError(f"{flag}: {v!r} is not an integer") from None
+            raise FlagError(f"{flag}: {v!r} is not {what}") from None
+    return out
+
+
+def parse_int_list(values, flag):
+    """``['2', '3']`` -> ``[2, 3]``; a non-integer or non-positive item names the flag."""
+    out = _convert_each(values, flag, int, "an integer")
+    for n in out:
         if n <= 0:
             raise FlagError(f"{flag}: {n} must be positive")
-        out.append(n)
     return out
 
 
@@ -141,13 +147,8 @@ def parse_rescale(values, flag="--rescale"):
     """``['1', '0.9']`` -> ``(1.0, 0.9)``; ``['none']`` -> ``None``; a factor outside (0, 1] names the flag."""
     if [str(v).strip().lower() for v in values] in ([], ["none"]):
         return None
-    out = []
-    for v in values:
-        try:
-            r = float(str(v).strip())
-        except ValueError:
-            raise FlagError(f"{flag}: {v!r} is not a number") from None
+    out = _convert_each(values, flag, float, "a number")
+    for r in out:
         if not 0 < r <= 1:
             raise FlagError(f"{flag}: factor {r:g} is not in (0, 1] (HR images are only ever shrunk)")
-        out.append(r)
     return tuple(out)
