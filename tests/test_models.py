@@ -143,6 +143,14 @@ def test_lapsrn_image_branch_starts_as_bilinear_upsampling():
     assert np.abs(got[0] - expected[0]).max() > 0.01  # ... and really differ there
 
 
+def test_srcnn_init_paper_or_he():
+    keras.utils.set_random_seed(0)
+    paper = models.get("srcnn", scale=3, preset="9-5-5").get_layer("patch_extraction").kernel.numpy()
+    he = models.get("srcnn", scale=3, preset="9-5-5", init="he").get_layer("patch_extraction").kernel.numpy()
+    assert paper.std() == pytest.approx(0.001, rel=0.05)  # the paper's Gaussian
+    assert he.std() == pytest.approx(math.sqrt(2 / 81), rel=0.15)  # He normal (truncated): fan_in 9x9x1
+
+
 def test_srcnn_starts_with_matlab_bicubic():
     model = models.get("srcnn", scale=3)
     bicubic = model.get_layer("bicubic")
@@ -278,6 +286,7 @@ def test_preset_options_can_be_overridden():
         ({"name": "lapsrn", "scale": 2, "outputs": "first"}, "one of ('all', 'last')"),
         ({"name": "fsrcnn", "scale": 2, "d": 0}, "d must be an int >= 1"),
         ({"name": "srcnn", "scale": 2, "kernel_sizes": (9, 2, 5)}, "three positive odd ints"),
+        ({"name": "srcnn", "scale": 2, "init": "glorot"}, "init must be one of ['he', 'paper']"),
         ({"name": "edsr", "scale": 2, "channels": 3, "mean": (0.5,)}, "must hold 3 values"),
         ({"name": "edsr", "scale": 2, "res_scale": 0}, "res_scale must be a float > 0"),
     ],

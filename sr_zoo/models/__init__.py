@@ -33,12 +33,14 @@ on loaded models too.
 
 from sr_zoo.models import edsr, espcn, fsrcnn, lapsrn, layers, srcnn
 from sr_zoo.models.analysis import ModelInfo, describe
+from sr_zoo.models.diagnostics import dead_relu_channels
 from sr_zoo.models.transfer import transfer_weights
 
 __all__ = [
     "get",
     "available",
     "describe",
+    "dead_relu_channels",
     "receptive_field",
     "reconstruction_layers",
     "transfer_weights",

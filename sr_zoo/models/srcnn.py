@@ -11,12 +11,16 @@ reproduce that).
 
 Presets name the filter sizes: ``'9-1-5'`` (the base model, 8,032 weights
 without biases), ``'9-3-5'`` and ``'9-5-5'`` (57,184). Weights start from a
-zero-mean Gaussian with standard deviation 0.001, as in the paper.
+zero-mean Gaussian with standard deviation 0.001, as in the paper (``init='paper'``),
+or from He et al.'s initialisation (``init='he'``): with Adam at 1e-3 the paper's
+tiny weights let half the ReLU filters die early, and from them training starts
+slowly at any rate (see ``sr_zoo.recipes``).
 
 The last convolution is named ``"reconstruction"``: the paper trains it with a
 10x smaller learning rate.
 
 >>> model = sr_zoo.models.get("srcnn", scale=3, preset="9-5-5")
+>>> model = sr_zoo.models.get("srcnn", scale=3, preset="9-5-5", init="he")
 """
 
 import keras
@@ -24,7 +28,7 @@ import keras
 from sr_zoo.models import layers
 
 SCALES = (2, 3, 4)
-DEFAULTS = {"kernel_sizes": (9, 1, 5), "filters": (64, 32)}
+DEFAULTS = {"kernel_sizes": (9, 1, 5), "filters": (64, 32), "init": "paper"}
 PRESETS = {
     "9-1-5": {"kernel_sizes": (9, 1, 5)},
     "9-3-5": {"kernel_sizes": (9, 3, 5)},
@@ -34,7 +38,9 @@ DEFAULT_PRESET = "9-1-5"
 OPTIONS = {
     "kernel_sizes": "(f1, f2, f3): three positive odd ints",
     "filters": "(n1, n2): two positive ints",
+    "init": "'paper' (Gaussian, std 0.001) or 'he' (He normal): the weights a training run starts from",
 }
+INITS = {"paper": lambda: keras.initializers.RandomNormal(stddev=0.001), "he": lambda: "he_normal"}
 
 
 def _odd_sizes(sizes):
@@ -43,16 +49,17 @@ def _odd_sizes(sizes):
     )
 
 
-def build(scale, channels, *, kernel_sizes, filters, name=None):
+def build(scale, channels, *, kernel_sizes, filters, init="paper", name=None):
     """Returns the SRCNN functional model; see :func:`sr_zoo.models.get` for the public entry point."""
     if not _odd_sizes(kernel_sizes):
         raise ValueError(f"srcnn: kernel_sizes must be three positive odd ints, got {kernel_sizes!r}")
     if not (isinstance(filters, (tuple, list)) and len(filters) == 2 and all(isinstance(f, int) and f > 0 for f in filters)):
         raise ValueError(f"srcnn: filters must be two positive ints (n1, n2), got {filters!r}")
+    if init not in INITS:
+        raise ValueError(f"srcnn: init must be one of {sorted(INITS)}, got {init!r}")
     f1, f2, f3 = kernel_sizes
     n1, n2 = filters
-    init = keras.initializers.RandomNormal(stddev=0.001)  # the paper's initialisation
-    conv = dict(padding="same", kernel_initializer=init, bias_initializer="zeros")
+    conv = dict(padding="same", kernel_initializer=INITS[init](), bias_initializer="zeros")
 
     lr = keras.Input((None, None, channels), name="lr")
     # float32 even under mixed precision: bfloat16 would round the image itself (~3 significant digits).
