@@ -75,11 +75,11 @@ def parse_options(items, flag):
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise FlagError(f"{flag}: expected key=value, got {item!r}")
-        out[key.strip()] = literal(value.strip())
+        out[key.strip()] = _literal(value.strip())
     return out
 
 
-def literal(text):
+def _literal(text):
     lowered = text.lower()
     if lowered in ("none", "null"):
         return None

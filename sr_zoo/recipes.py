@@ -252,8 +252,8 @@ class ZooModel:
                                         lr_patch_size=int(self.flag("lr_patch_size", 0)) or None)
             batch = int(self.flag("batch_size", batch))
             steps = int(self.flag("epochs", recipe.epochs)) * int(self.flag("steps_per_epoch", recipe.steps_per_epoch))
-        options = tuple(sorted((k, cli.literal(v)) for k, v in (f.split("=", 1) for f in
-                                                            (self.flag("model_options") or "").split(",") if f)))
+        options = self.flag("model_options")
+        options = tuple(sorted(cli.parse_options(options.split(","), "--model_options").items())) if options else ()
         macs = _macs_per_lr_pixel(self.model, self.scale, self.channels, self.preset, options)
         per_step = 3 * 2 * macs * recipe.patch_sizes()[0] ** 2 * batch
         return {"steps": steps, "batch_size": batch, "flops_per_step": per_step, "flops": per_step * steps}
@@ -332,8 +332,8 @@ _FSRCNN_PATCHES = ("; 16x16 LR patches in batches of 32 instead of the paper's 1
                    "borders dominate the loss)")
 
 
-def _fsrcnn_zoo(preset, scale, paper, epochs=60, warm_start=None, learning_rate="1e-3", lr_patch_size=None,
-                batch_size=128):
+def _fsrcnn_zoo(preset, scale, paper, epochs=15, warm_start=None, learning_rate="5e-4", lr_patch_size=16,
+                batch_size=32):
     suffix = "-s" if preset == "fsrcnn-s" else ""
     source = "Dong et al. ECCV 2016 (T91 + General-100; its third test set is BSD200, not B100)"
     if suffix:
@@ -413,7 +413,7 @@ def _edsr_zoo(scale, paper, cpu_stage=False, steps_per_epoch=1000, epochs=None, 
         changes += "; " + _CPU_STAGE.format(what=f"batches of 4 (paper: 16), Adam {learning_rate}",
                                             paper="300k steps of 16 48x48 LR patches")
         if warm_start == f"edsr-baseline_x{scale}":
-            changes += "; another cycle warm-started from the shipped file (earlier cycles: the manifest's lineage)"
+            changes += _AGAIN
         elif scale > 2:  # the paper's own recipe: x3 and x4 start from the pre-trained x2 network
             warm_start = "edsr-baseline_x2"
             changes += _STAGE_TRANSFER.format(source=warm_start, what="all but the upsampler, as the paper does")
@@ -438,18 +438,13 @@ ZOO = {z.name: z for z in [
     _srcnn_zoo(3, {"set5": 32.75, "set14": 29.28, "b100": 28.41}, epochs=12),
     _srcnn_zoo(4, {"set5": 30.49, "set14": 27.50, "b100": 26.90}, epochs=3),
     # x3 first (a third cycle, 16x16 LR patches: see _FSRCNN_PATCHES), then x2 and x4 fine-tuned from it
-    _fsrcnn_zoo("fsrcnn", 2, {"set5": 37.00, "set14": 32.63, "b100": 31.53}, epochs=15, warm_start="fsrcnn_x3",
-                learning_rate="5e-4", lr_patch_size=16, batch_size=32),
-    _fsrcnn_zoo("fsrcnn", 3, {"set5": 33.06, "set14": 29.37, "b100": None}, epochs=45, learning_rate="5e-4",
-                lr_patch_size=16, batch_size=32, warm_start="fsrcnn_x3"),
-    _fsrcnn_zoo("fsrcnn", 4, {"set5": 30.72, "set14": 27.61, "b100": 26.98}, epochs=15, warm_start="fsrcnn_x3",
-                learning_rate="5e-4", lr_patch_size=16, batch_size=32),
-    _fsrcnn_zoo("fsrcnn-s", 2, {"set5": 36.58, "set14": 32.28, "b100": None}, epochs=15, warm_start="fsrcnn-s_x3",
-                learning_rate="5e-4", lr_patch_size=16, batch_size=32),
+    _fsrcnn_zoo("fsrcnn", 2, {"set5": 37.00, "set14": 32.63, "b100": 31.53}, warm_start="fsrcnn_x3"),
+    _fsrcnn_zoo("fsrcnn", 3, {"set5": 33.06, "set14": 29.37, "b100": None}, epochs=45, warm_start="fsrcnn_x3"),
+    _fsrcnn_zoo("fsrcnn", 4, {"set5": 30.72, "set14": 27.61, "b100": 26.98}, warm_start="fsrcnn_x3"),
+    _fsrcnn_zoo("fsrcnn-s", 2, {"set5": 36.58, "set14": 32.28, "b100": None}, warm_start="fsrcnn-s_x3"),
     _fsrcnn_zoo("fsrcnn-s", 3, {"set5": 32.61, "set14": 29.13, "b100": None}, epochs=45, learning_rate="1e-3",
-                lr_patch_size=16, batch_size=32, warm_start="fsrcnn-s_x3"),
-    _fsrcnn_zoo("fsrcnn-s", 4, {"set5": 30.11, "set14": 27.19, "b100": None}, epochs=15,
-                warm_start="fsrcnn-s_x3", learning_rate="5e-4", lr_patch_size=16, batch_size=32),
+                warm_start="fsrcnn-s_x3"),
+    _fsrcnn_zoo("fsrcnn-s", 4, {"set5": 30.11, "set14": 27.19, "b100": None}, warm_start="fsrcnn-s_x3"),
     _lapsrn_zoo(2, {"set5": 37.52, "set14": 32.99, "b100": 31.80}, cpu_stage=True),
     _lapsrn_zoo(4, {"set5": 31.54, "set14": 28.19, "b100": 27.32}, cpu_stage=True, steps_per_epoch=750),
     _lapsrn_zoo(8, {"set5": 26.14, "set14": 24.44, "b100": 24.54}, cpu_stage=True, steps_per_epoch=625),

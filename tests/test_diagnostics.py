@@ -6,7 +6,7 @@ import pytest
 
 import sr_zoo
 from sr_zoo import models, pretrained
-from sr_zoo.data.io import read_rgb
+from sr_zoo.data.io import read_rgb, selfexsr_files
 
 
 def _two_filter_relu_model(bias):
@@ -29,10 +29,9 @@ def test_counts_dead_and_live_relu_channels():
 
 
 def _set5_inputs(data_dir, scale, channels):
-    folder = data_dir / "Set5" / "SelfExSR" / f"image_SRF_{min(scale, 4)}"
     out = []
-    for path in sorted(folder.glob("*_LR.png")):
-        lr = read_rgb(path)
+    for pair in selfexsr_files(data_dir / "Set5")[scale].values():
+        lr = read_rgb(pair["LR"])
         out.append((sr_zoo.rgb_to_ycbcr(lr)[..., :1] if channels == 1 else lr).astype(np.float32) / 255)
     return out
 

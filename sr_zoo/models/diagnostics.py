@@ -47,5 +47,5 @@ def dead_relu_channels(model, images):
         outputs = probe(image[None], training=False)
         outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
         for seen, out in zip(fired, outputs):
-            seen |= np.asarray(keras.ops.convert_to_numpy(keras.ops.max(out, axis=(0, 1, 2)))) > 0
+            seen |= keras.ops.convert_to_numpy(keras.ops.max(out, axis=(0, 1, 2))) > 0
     return {layer.name: (int((~seen).sum()), int(seen.size)) for layer, seen in zip(layers, fired)}
