@@ -5,6 +5,7 @@ import pathlib
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import av
@@ -133,16 +134,23 @@ def test_bad_inputs_are_one_line_errors(tmp_path):
 
 
 def test_ctrl_c_leaves_no_output(tmp_path):
+    # Ctrl-C once the progress bar shows the frame loop running: 2400 frames take ~15 s there, so the
+    # signal cannot arrive after the last frame (a fixed sleep raced a 240-frame video on a busy machine).
     source, target = tmp_path / "long.mp4", tmp_path / "out.mp4"
-    make_video(source, frames=240, size=(96, 128), audio=False)
+    make_video(source, frames=2400, size=(48, 64), audio=False)
     run = subprocess.Popen([sys.executable, "-m", "sr_zoo.upscale", "--model=espcn_x3", "--batch_size=1", source, target],
-                           cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                           cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    seen = []
+    reader = threading.Thread(target=lambda: seen.extend(iter(lambda: run.stderr.read(64), "")), daemon=True)
+    reader.start()
     deadline = time.time() + 240
-    while not list(tmp_path.glob(".*partial*")) and run.poll() is None and time.time() < deadline:
-        time.sleep(0.2)
-    time.sleep(1.0)  # well inside the frame loop
+    while "frame" not in "".join(seen) and run.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert run.poll() is None, "upscale ended before it could be interrupted: " + "".join(seen)[-2000:]
     run.send_signal(signal.SIGINT)
-    _, stderr = run.communicate(timeout=120)
+    run.wait(timeout=120)
+    reader.join(timeout=30)
+    stderr = "".join(seen)
     assert run.returncode == 130, stderr[-2000:]
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert not target.exists() and not list(tmp_path.glob(".*partial*"))
