@@ -59,12 +59,13 @@ def model_input(rgb, channels):
     return x.astype(np.float32) / 255.0
 
 
-def y_psnr(hr, sr_float, channels, scale):
+def y_psnr(hr, lr, sr_float, channels, scale):
+    """The zoo's protocol (evaluate.py, the manifest): a Y output joins the LR's bicubic CbCr as an RGB
+    image, as ``sr_zoo.upscale`` returns it, and PSNR is taken on that image's Y."""
     sr = np.clip(np.floor(sr_float * 255.0 + 0.5), 0, 255).astype(np.uint8)
-    hr_y = sr_zoo.rgb_to_ycbcr(hr)[..., 0].astype(np.float64) if channels == 1 else hr
     if channels == 1:
-        d = (hr_y - sr[..., 0])[scale:-scale, scale:-scale]
-        return 10 * np.log10(255.0**2 / np.mean(d**2))
+        cbcr = sr_zoo.imresize(sr_zoo.rgb_to_ycbcr(lr)[..., 1:], scale)
+        sr = sr_zoo.ycbcr_to_rgb(np.concatenate([sr, cbcr], axis=-1))
     return sr_zoo.metrics.psnr(hr, sr, crop_border=scale)
 
 
@@ -94,7 +95,7 @@ def main():
             info = sr_zoo.models.describe(model)
             c, s = info.channels, info.scale
             pairs = set5(s)
-            keras_psnr = np.mean([y_psnr(hr, inference.predict(model, model_input(lr, c)), c, s) for lr, hr in pairs])
+            keras_psnr = np.mean([y_psnr(hr, lr, inference.predict(model, model_input(lr, c)), c, s) for lr, hr in pairs])
             x = frame[..., :c]
             keras_latency = timed(lambda: inference.predict(model, x), args.repeats)
             keras_path = pathlib.Path(tmp) / f"{name}.keras"
@@ -107,7 +108,7 @@ def main():
                                           calibration_samples=args.calibration_samples)
                 tfl = exporters.TFLiteModel(path)
                 runtime = tfl.runtime
-                psnr = np.mean([y_psnr(hr, tfl(model_input(lr, c)), c, s) for lr, hr in pairs])
+                psnr = np.mean([y_psnr(hr, lr, tfl(model_input(lr, c)), c, s) for lr, hr in pairs])
                 tfl = exporters.TFLiteModel(path)  # back to its exported 360x640 input
                 latency = timed(lambda: tfl(x), args.repeats)
                 label = f"TFLite {'float32' if quantize == 'none' else quantize}"
@@ -118,7 +119,7 @@ def main():
 
             session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
             run = lambda im: session.run(None, {"lr": im[None]})[-1][0]  # noqa: E731
-            psnr = np.mean([y_psnr(hr, run(model_input(lr, c)), c, s) for lr, hr in pairs])
+            psnr = np.mean([y_psnr(hr, lr, run(model_input(lr, c)), c, s) for lr, hr in pairs])
             rows.append((name, "ONNX (onnxruntime)", psnr, psnr - keras_psnr, onnx_path.stat().st_size,
                          timed(lambda: run(x), args.repeats), "float32"))
             rows[-1] = rows[-1][:6] + (rows[-1][6] + "; cv2.dnn: " + opencv_check(onnx_path, model, x[:64, :64]),)
