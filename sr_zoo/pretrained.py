@@ -17,6 +17,7 @@ Command line::
     python -m sr_zoo.pretrained --update_readme          # writes it and the compute table into README.md
     python -m sr_zoo.pretrained --compute                # training compute spent, and the paper's recipe's
     python -m sr_zoo.pretrained publish espcn_x3 runs/espcn_x3   # measure a run's best.keras and ship it
+                                                         # (refused below the shipped Set5; --allow_worse)
     python -m sr_zoo.pretrained figure docs/zoo_crops.png        # the README's comparison figure
 """
 
@@ -179,11 +180,13 @@ def compute_record(zoo_model, training):
             "lineage_complete": all(stage.get("flops") for stage in lineage)}
 
 
-def publish(name, source, *, data_dir=None, training=None):
+def publish(name, source, *, data_dir=None, training=None, allow_worse=False):
     """Measures ``source`` (a run folder's ``best.keras`` or a ``.keras`` file) and ships it as ``name``.
 
     Writes ``weights/<name>.keras`` (inference model only) and the manifest entry. ``training``
-    overrides the training record (default: read from the run folder's checkpoint state).
+    overrides the training record (default: read from the run folder's checkpoint state). A model
+    below the shipped one on Set5 is refused (``ValueError``, nothing written) unless ``allow_worse``:
+    another training cycle that did not help must not replace a better file.
     """
     import keras
 
@@ -198,7 +201,15 @@ def publish(name, source, *, data_dir=None, training=None):
         raise ValueError(f"{file} is x{info.scale} with {info.channels} channels; {name} is x{zoo_model.scale} "
                          f"with {zoo_model.channels}")
     methods = {"bicubic": evaluation.bicubic, name: evaluation.model_upscaler(model)[0]}
-    scores = evaluation.evaluate(methods, list(BENCHMARKS), [zoo_model.scale], data_dir=data_dir)
+    scores = evaluation.evaluate(methods, ["set5"], [zoo_model.scale], data_dir=data_dir)  # first: the gate
+    shipped = manifest().get(name)
+    if shipped and not allow_worse:
+        new, old = next(s.psnr for s in scores if s.method == name), shipped["measured"]["set5"]["psnr"]
+        if round(new, 4) < old:
+            raise ValueError(f"{file}: Set5 {new:.4f} dB is below the shipped {name}'s {old:.4f} dB; nothing "
+                             "replaced (--allow_worse ships it anyway)")
+    scores += evaluation.evaluate(methods, [b for b in BENCHMARKS if b != "set5"], [zoo_model.scale],
+                                  data_dir=data_dir)
     measured = {"protocol": PROTOCOL_X8 if zoo_model.scale == 8 else PROTOCOL, "bicubic": {}}
     for s in scores:
         target = measured if s.method == name else measured["bicubic"]
@@ -408,8 +419,8 @@ def main(argv=None):
             print(table(markdown=bool(argv)))
         elif argv == ["--compute"]:
             print(compute_table())
-        elif argv[0] == "publish" and len(argv) == 3:
-            entry = publish(argv[1], argv[2])
+        elif argv[0] == "publish" and len(argv) in (3, 4) and argv[3:] in ([], ["--allow_worse"]):
+            entry = publish(argv[1], argv[2], allow_worse=len(argv) == 4)
             print(f"published {argv[1]}: Set5 {entry['measured']['set5']['psnr']:.2f} dB ({status(entry)})")
         elif argv[0] == "--update_readme" and len(argv) <= 2:
             from sr_zoo import paths

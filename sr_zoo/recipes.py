@@ -275,6 +275,8 @@ _ADAM_CPU = ("Adam with a cosine decay instead of the paper's SGD "
 # ESPCN's feature layers have the same shapes at every scale; only the sub-pixel layer (scale**2 outputs) differs.
 _ESPCN_TRANSFER = ("; warm-started from the x3 model of this zoo (its two feature layers; the sub-pixel layer, "
                    "with scale**2 outputs, starts afresh) and fine-tuned")
+# Another cosine cycle from the shipped file: the manifest's lineage keeps the earlier cycles.
+_AGAIN = "; another cycle warm-started from the shipped file (earlier cycles: the manifest's lineage)"
 
 
 def _espcn_zoo(scale, paper, epochs=60, learning_rate="1e-3", warm_start=None):
@@ -288,7 +290,8 @@ def _espcn_zoo(scale, paper, epochs=60, learning_rate="1e-3", warm_start=None):
                "--reconstruction_lr_multiplier=1", f"--epochs={epochs}", "--steps_per_epoch=1000"),
         changes=_ADAM_CPU + "; batches of 64 instead of 16; no plateau decay or early stopping (a fixed cosine "
                             "schedule instead)"
-                + (_ESPCN_TRANSFER if warm_start == "espcn_x3" else ""),
+                + (_ESPCN_TRANSFER if warm_start == "espcn_x3" and scale != 3 else "")
+                + (_AGAIN if warm_start == f"espcn_x{scale}" else ""),
         warm_start=warm_start,
     )
 
@@ -297,8 +300,6 @@ def _espcn_zoo(scale, paper, epochs=60, learning_rate="1e-3", warm_start=None):
 # shared layers between upscaling factors: SRCNN's and FSRCNN's weights have the same shapes at every
 # scale, so the whole network warm-starts and the run fine-tunes it for the new factor.
 _TRANSFER = "; warm-started from the x3 model of this zoo and fine-tuned (the FSRCNN paper's transfer between scales)"
-# Another cosine cycle from the shipped file: the manifest's lineage keeps the earlier cycles.
-_AGAIN = "; another cycle warm-started from the shipped file (earlier cycles: the manifest's lineage)"
 
 
 # SRCNN with the paper's initial weights (Gaussian, std 0.001) and Adam at 1e-3 lost 47 of its 96 ReLU
@@ -309,16 +310,18 @@ _SRCNN_INIT = ("; He initialisation instead of the paper's Gaussian (std 0.001) 
                "3e-4: with the paper's init and Adam at 1e-3 half the ReLU filters died")
 
 
-def _srcnn_zoo(scale, paper, epochs=8):
+def _srcnn_zoo(scale, paper, epochs=8, learning_rate="3e-4", warm_start=None):
     return ZooModel(
         name=f"srcnn-9-5-5_x{scale}", model="srcnn", scale=scale, channels=1, preset="9-5-5", paper=paper,
         paper_source="Dong et al. TPAMI 2016, Table 5 (9-5-5, ImageNet-trained)",
         flags=("--model_options=init=he", f"--datasets={_T91_BSD200}", "--augment", "--batch_size=64",
-               "--optimizer=adam", "--learning_rate=3e-4", "--lr_schedule=cosine", "--min_learning_rate=1e-5",
-               "--reconstruction_lr_multiplier=1", f"--epochs={epochs}", "--steps_per_epoch=1000"),
+               "--optimizer=adam", f"--learning_rate={learning_rate}", "--lr_schedule=cosine",
+               "--min_learning_rate=1e-5", "--reconstruction_lr_multiplier=1", f"--epochs={epochs}",
+               "--steps_per_epoch=1000"),
         changes=_ADAM_CPU + " instead of ImageNet (the issue's request: the 291 images and a modern optimizer); "
-                            "batches of 64 instead of 128" + _SRCNN_INIT + ("" if scale == 3 else _TRANSFER),
-        warm_start=None if scale == 3 else "srcnn-9-5-5_x3",
+                            "batches of 64 instead of 128" + _SRCNN_INIT
+                + (_AGAIN if warm_start == f"srcnn-9-5-5_x{scale}" else "" if scale == 3 else _TRANSFER),
+        warm_start=warm_start or (None if scale == 3 else "srcnn-9-5-5_x3"),
     )
 
 
@@ -427,23 +430,28 @@ def _edsr_zoo(scale, paper, cpu_stage=False, steps_per_epoch=1000, epochs=None, 
 #: Every model of the pretrained zoo, by name (``<model>[-<preset>]_x<scale>``).
 ZOO = {z.name: z for z in [
     # Step counts sized to finish within a 2-core CPU session (see each model's manifest entry)
-    # FSRCNN-s x2's numbers; from the x3 features (6k steps: 35.26 dB, against 35.16 after 20k from scratch)
-    _espcn_zoo(2, {"set5": 36.58, "set14": 32.28, "b100": None}, epochs=20, learning_rate="5e-4",
-               warm_start="espcn_x3"),
+    # x2's target: FSRCNN-s x2's numbers. x2 and x4 first started from the x3 features (x2 after 6k steps:
+    # 35.26 dB, against 35.16 after 20k from scratch); their second cycles start from their shipped files.
+    _espcn_zoo(2, {"set5": 36.58, "set14": 32.28, "b100": None}, epochs=20, learning_rate="3e-4",
+               warm_start="espcn_x2"),
     # a third cosine cycle from the shipped file, at half the peak (see the manifest's lineage)
-    _espcn_zoo(3, {"set5": 32.55, "set14": 29.08, "b100": None}, epochs=35, learning_rate="5e-4"),
-    _espcn_zoo(4, {"set5": 30.90, "set14": None, "b100": None}, epochs=20, learning_rate="5e-4",
+    _espcn_zoo(3, {"set5": 32.55, "set14": 29.08, "b100": None}, epochs=35, learning_rate="5e-4",
                warm_start="espcn_x3"),
-    _srcnn_zoo(2, {"set5": 36.66, "set14": 32.45, "b100": 31.36}, epochs=3),
-    _srcnn_zoo(3, {"set5": 32.75, "set14": 29.28, "b100": 28.41}, epochs=12),
-    _srcnn_zoo(4, {"set5": 30.49, "set14": 27.50, "b100": 26.90}, epochs=3),
-    # x3 first (a third cycle, 16x16 LR patches: see _FSRCNN_PATCHES), then x2 and x4 fine-tuned from it
+    _espcn_zoo(4, {"set5": 30.90, "set14": None, "b100": None}, epochs=30, learning_rate="3e-4",
+               warm_start="espcn_x4"),
+    _srcnn_zoo(2, {"set5": 36.66, "set14": 32.45, "b100": 31.36}, epochs=5),
+    # a second cosine cycle from the shipped file (the first: 12k steps from He init at 3e-4)
+    _srcnn_zoo(3, {"set5": 32.75, "set14": 29.28, "b100": 28.41}, epochs=8, learning_rate="2e-4",
+               warm_start="srcnn-9-5-5_x3"),
+    _srcnn_zoo(4, {"set5": 30.49, "set14": 27.50, "b100": 26.90}, epochs=5),
+    # x3 first (a fourth cycle; the third: 45k steps on 16x16 LR patches, see _FSRCNN_PATCHES), then x2 and
+    # x4 fine-tuned from it
     _fsrcnn_zoo("fsrcnn", 2, {"set5": 37.00, "set14": 32.63, "b100": 31.53}, warm_start="fsrcnn_x3"),
-    _fsrcnn_zoo("fsrcnn", 3, {"set5": 33.06, "set14": 29.37, "b100": None}, epochs=45, warm_start="fsrcnn_x3"),
+    _fsrcnn_zoo("fsrcnn", 3, {"set5": 33.06, "set14": 29.37, "b100": None}, epochs=40, warm_start="fsrcnn_x3"),
     _fsrcnn_zoo("fsrcnn", 4, {"set5": 30.72, "set14": 27.61, "b100": 26.98}, warm_start="fsrcnn_x3"),
     _fsrcnn_zoo("fsrcnn-s", 2, {"set5": 36.58, "set14": 32.28, "b100": None}, warm_start="fsrcnn-s_x3"),
-    _fsrcnn_zoo("fsrcnn-s", 3, {"set5": 32.61, "set14": 29.13, "b100": None}, epochs=45, learning_rate="1e-3",
-                warm_start="fsrcnn-s_x3"),
+    # a fourth cycle from the shipped file (the third: 45k steps at 1e-3 on 16x16 patches)
+    _fsrcnn_zoo("fsrcnn-s", 3, {"set5": 32.61, "set14": 29.13, "b100": None}, epochs=60, warm_start="fsrcnn-s_x3"),
     _fsrcnn_zoo("fsrcnn-s", 4, {"set5": 30.11, "set14": 27.19, "b100": None}, warm_start="fsrcnn-s_x3"),
     _lapsrn_zoo(2, {"set5": 37.52, "set14": 32.99, "b100": 31.80}, cpu_stage=True),
     _lapsrn_zoo(4, {"set5": 31.54, "set14": 28.19, "b100": 27.32}, cpu_stage=True, steps_per_epoch=750),
@@ -452,7 +460,9 @@ ZOO = {z.name: z for z in [
     _edsr_zoo(2, {"set5": 37.99, "set14": 33.57, "b100": 32.16}, cpu_stage=True, epochs=3, steps_per_epoch=500,
               learning_rate="2e-4", warm_start="edsr-baseline_x2"),
     _edsr_zoo(3, {"set5": 34.37, "set14": 30.28, "b100": 29.09}, cpu_stage=True, steps_per_epoch=625),
-    _edsr_zoo(4, {"set5": 32.09, "set14": 28.58, "b100": 27.57}, cpu_stage=True, steps_per_epoch=500),
+    # a second CPU-stage cycle from the shipped file (the first: 2k steps from edsr-baseline_x2 at 2e-4)
+    _edsr_zoo(4, {"set5": 32.09, "set14": 28.58, "b100": 27.57}, cpu_stage=True, epochs=3, steps_per_epoch=500,
+              warm_start="edsr-baseline_x4"),
     ZooModel(
         name="edsr-tiny_x2", model="edsr", scale=2, channels=3, preset="tiny",
         paper={"set5": 34.26, "set14": None, "b100": None},

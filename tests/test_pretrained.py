@@ -89,6 +89,35 @@ def test_training_compute_counts_three_forward_passes_of_a_batch():
     assert tiny["batch_size"] == 32 and tiny["flops_per_step"] < compute["flops_per_step"]
 
 
+def test_publish_refuses_a_model_below_the_shipped_one(tmp_path, monkeypatch, data_dir):
+    from sr_zoo import models
+
+    weights = tmp_path / "weights"
+    shutil.copytree(pretrained.WEIGHTS_DIR, weights)
+    monkeypatch.setattr(pretrained, "WEIGHTS_DIR", weights)
+    monkeypatch.setattr(pretrained, "MANIFEST", weights / "manifest.json")
+    before = {p.name: p.read_bytes() for p in weights.iterdir()}
+    untrained = tmp_path / "untrained.keras"
+    models.get("espcn", scale=3).save(untrained)
+    with pytest.raises(ValueError, match=r"untrained.keras: Set5 \d+\.\d{4} dB is below the shipped espcn_x3's "
+                                         r"\d+\.\d{4} dB; nothing replaced \(--allow_worse"):
+        pretrained.publish("espcn_x3", untrained, data_dir=data_dir, training={})
+    assert {p.name: p.read_bytes() for p in weights.iterdir()} == before
+    entry = pretrained.publish("espcn_x3", untrained, data_dir=data_dir, training={}, allow_worse=True)
+    assert entry["measured"]["set5"]["psnr"] < 30 and set(entry["measured"]) >= set(pretrained.BENCHMARKS)
+    assert pretrained.available()["espcn_x3"]["sha256"] == pretrained.sha256(weights / "espcn_x3.keras")
+
+
+def test_each_shipped_file_was_trained_by_its_recipe():
+    # sr_zoo.recipes is the record of how each shipped file was made: a recipe edited for a new cycle is
+    # published with that cycle's file (or reverted), so the two never disagree.
+    for name, entry in pretrained.available().items():
+        z = recipes.zoo(name)
+        assert entry["training"]["command"] == z.command(), f"{name}: shipped by another command than its recipe's"
+        assert entry["training"]["changes_from_paper"] == z.changes, f"{name}: recipe changes reworded since shipping"
+        assert entry["training"].get("warm_start") == z.warm_start, name
+
+
 def test_warm_starts_name_a_zoo_model_of_the_same_network():
     for name, z in recipes.ZOO.items():
         if z.warm_start:
