@@ -138,8 +138,12 @@ def test_ctrl_c_leaves_no_output(tmp_path):
     # signal cannot arrive after the last frame (a fixed sleep raced a 240-frame video on a busy machine).
     source, target = tmp_path / "long.mp4", tmp_path / "out.mp4"
     make_video(source, frames=2400, size=(48, 64), audio=False)
+    # SIGINT restored to its default in the child, as in a terminal: a suite started in the background
+    # (`cmd &`, nohup) ignores SIGINT, the child would inherit that, and Python would never raise
+    # KeyboardInterrupt.
     run = subprocess.Popen([sys.executable, "-m", "sr_zoo.upscale", "--model=espcn_x3", "--batch_size=1", source, target],
-                           cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                           cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     seen = []
     reader = threading.Thread(target=lambda: seen.extend(iter(lambda: run.stderr.read(64), "")), daemon=True)
     reader.start()
