@@ -54,19 +54,10 @@ def set5(scale):
     return pairs
 
 
-def model_input(rgb, channels):
-    x = sr_zoo.rgb_to_ycbcr(rgb)[..., :1] if channels == 1 else rgb
-    return x.astype(np.float32) / 255.0
-
-
-def y_psnr(hr, lr, sr_float, channels, scale):
-    """The zoo's protocol (evaluate.py, the manifest): a Y output joins the LR's bicubic CbCr as an RGB
-    image, as ``sr_zoo.upscale`` returns it, and PSNR is taken on that image's Y."""
-    sr = np.clip(np.floor(sr_float * 255.0 + 0.5), 0, 255).astype(np.uint8)
-    if channels == 1:
-        cbcr = sr_zoo.imresize(sr_zoo.rgb_to_ycbcr(lr)[..., 1:], scale)
-        sr = sr_zoo.ycbcr_to_rgb(np.concatenate([sr, cbcr], axis=-1))
-    return sr_zoo.metrics.psnr(hr, sr, crop_border=scale)
+def y_psnr(hr, lr, sr_float, scale):
+    """The zoo's protocol (evaluate.py, the manifest): PSNR on the Y of the RGB image that
+    sr_zoo.upscale would return for this output."""
+    return sr_zoo.metrics.psnr(hr, inference.from_model_output(sr_float, lr, scale), crop_border=scale)
 
 
 def timed(fn, repeats):
@@ -95,7 +86,7 @@ def main():
             info = sr_zoo.models.describe(model)
             c, s = info.channels, info.scale
             pairs = set5(s)
-            keras_psnr = np.mean([y_psnr(hr, lr, inference.predict(model, model_input(lr, c)), c, s) for lr, hr in pairs])
+            keras_psnr = np.mean([y_psnr(hr, lr, inference.predict(model, inference.to_model_input(lr, c)), s) for lr, hr in pairs])
             x = frame[..., :c]
             keras_latency = timed(lambda: inference.predict(model, x), args.repeats)
             keras_path = pathlib.Path(tmp) / f"{name}.keras"
@@ -108,7 +99,7 @@ def main():
                                           calibration_samples=args.calibration_samples)
                 tfl = exporters.TFLiteModel(path)
                 runtime = tfl.runtime
-                psnr = np.mean([y_psnr(hr, lr, tfl(model_input(lr, c)), c, s) for lr, hr in pairs])
+                psnr = np.mean([y_psnr(hr, lr, tfl(inference.to_model_input(lr, c)), s) for lr, hr in pairs])
                 tfl = exporters.TFLiteModel(path)  # back to its exported 360x640 input
                 latency = timed(lambda: tfl(x), args.repeats)
                 label = f"TFLite {'float32' if quantize == 'none' else quantize}"
@@ -119,7 +110,7 @@ def main():
 
             session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
             run = lambda im: session.run(None, {"lr": im[None]})[-1][0]  # noqa: E731
-            psnr = np.mean([y_psnr(hr, lr, run(model_input(lr, c)), c, s) for lr, hr in pairs])
+            psnr = np.mean([y_psnr(hr, lr, run(inference.to_model_input(lr, c)), s) for lr, hr in pairs])
             rows.append((name, "ONNX (onnxruntime)", psnr, psnr - keras_psnr, onnx_path.stat().st_size,
                          timed(lambda: run(x), args.repeats), "float32"))
             rows[-1] = rows[-1][:6] + (rows[-1][6] + "; cv2.dnn: " + opencv_check(onnx_path, model, x[:64, :64]),)

@@ -280,22 +280,75 @@ def _post_np(sr, image, mode, color_channels, scale):
     return out
 
 
-def _check_image(image):
+def _mode(model_channels, color_channels):
+    """How an image meets a model: 'y' (RGB image, Y model), 'gray_rgb' (grey image, RGB model), 'direct'."""
+    if model_channels == 1:
+        return "y" if color_channels == 3 else "direct"
+    return "direct" if color_channels == 3 else "gray_rgb"
+
+
+def to_model_input(image, channels):
+    """The float32 HxWx``channels`` input (in [0, 1]) that a zoo model takes for a uint8 image.
+
+    The conversion :func:`upscale` makes (MATLAB's rgb2ycbcr for a Y model),
+    for running the model in another runtime: an exported TFLite or ONNX
+    file, a SavedModel without its colour pipeline. :func:`from_model_output`
+    is its inverse.
+
+    Args:
+      image: uint8 array HxW, HxWx1 (grey), HxWx2 (grey+alpha), HxWx3 (RGB) or HxWx4 (RGBA).
+      channels: the model's channels: 1 (Y) or 3 (RGB).
+
+    >>> x = sr_zoo.inference.to_model_input(lr_rgb, channels=1)             # (h, w, 1) Y in [0, 1]
+    >>> hr = sr_zoo.inference.from_model_output(tflite_model(x), lr_rgb, scale=3)
+    """
+    if channels not in (1, 3):
+        raise ValueError(f"to_model_input: channels must be 1 (Y) or 3 (RGB), got {channels}")
+    image = _check_image(image, "to_model_input")
+    color_channels = 1 if image.shape[-1] in (1, 2) else 3
+    return _pre_np(image[None], _mode(channels, color_channels), color_channels)[0]
+
+
+def from_model_output(sr, image, scale):
+    """The uint8 image :func:`upscale` returns, from a model's float HR output for the LR ``image``.
+
+    A Y output (1 channel) joins the LR image's bicubic (MATLAB ``imresize``)
+    CbCr; an alpha channel is upscaled bicubically; values are rounded and
+    clipped as MATLAB's ``im2uint8`` does.
+
+    Args:
+      sr: float array (scale*H)x(scale*W)x1 or x3, the model's output (in [0, 1]).
+      image: the uint8 LR image the input was made from (see :func:`to_model_input`).
+      scale: the model's upscaling factor.
+    """
+    squeeze = np.asarray(image).ndim == 2
+    image = _check_image(image, "from_model_output")
+    sr = np.asarray(sr)
+    expected = (image.shape[0] * scale, image.shape[1] * scale)
+    if sr.ndim != 3 or sr.shape[-1] not in (1, 3) or sr.shape[:2] != expected:
+        raise ValueError(f"from_model_output: expected a {expected[0]}x{expected[1]}x1 or x3 output for a "
+                         f"{image.shape[0]}x{image.shape[1]} image at scale {scale}, got shape {sr.shape}")
+    color_channels = 1 if image.shape[-1] in (1, 2) else 3
+    out = _post_np(sr[None], image[None], _mode(sr.shape[-1], color_channels), color_channels, scale)[0]
+    return out[..., 0] if squeeze else out
+
+
+def _check_image(image, caller="upscale"):
     if hasattr(image, "numpy") and not isinstance(image, np.ndarray):
         image = image.numpy()
     image = np.asarray(image)
     if image.dtype != np.uint8:
-        raise ValueError(f"upscale: image must be uint8 (0..255), got dtype {image.dtype}; use sr_zoo.inference.predict for floats")
+        raise ValueError(f"{caller}: image must be uint8 (0..255), got dtype {image.dtype}; use sr_zoo.inference.predict for floats")
     if image.ndim == 2:
         image = image[..., None]
     if image.ndim != 3:
-        raise ValueError(f"upscale: image must be HxW or HxWxC, got shape {image.shape}")
+        raise ValueError(f"{caller}: image must be HxW or HxWxC, got shape {image.shape}")
     if image.shape[-1] not in (1, 2, 3, 4):
         raise ValueError(
-            f"upscale: image has {image.shape[-1]} channels; allowed: 1 (grey), 2 (grey+alpha), 3 (RGB), 4 (RGBA)"
+            f"{caller}: image has {image.shape[-1]} channels; allowed: 1 (grey), 2 (grey+alpha), 3 (RGB), 4 (RGBA)"
         )
     if image.shape[0] == 0 or image.shape[1] == 0:
-        raise ValueError(f"upscale: image has zero size {image.shape}")
+        raise ValueError(f"{caller}: image has zero size {image.shape}")
     return image
 
 
@@ -439,10 +492,7 @@ def upscale(model, image, *, tile=None, overlap=None, jit_compile="auto"):
     image = _check_image(image)
     info = entry.info
     color_channels = 1 if image.shape[-1] in (1, 2) else 3
-    if info.channels == 1:
-        mode = "y" if color_channels == 3 else "direct"
-    else:
-        mode = "direct" if color_channels == 3 else "gray_rgb"
+    mode = _mode(info.channels, color_channels)
     tile_hw, overlap = _plan(info, image.shape[0], image.shape[1], tile, overlap)
     key = (mode, color_channels)
     batch = image[None]

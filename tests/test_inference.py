@@ -215,3 +215,28 @@ def test_bad_models_and_float_inputs_are_refused(espcn):
         sr_zoo.upscale("espcn", np.zeros((4, 4, 3), np.uint8))
     with pytest.raises(ValueError, match=r"expected an HxWx1 float image"):
         inference.predict(espcn, np.zeros((4, 4, 3), np.float32))
+
+
+# ---------------------------------------------------------------------------------------------
+# to_model_input / from_model_output: upscale's conversions, for running a model in another runtime
+
+
+@pytest.mark.parametrize("channels", [None, 1, 2, 3, 4])
+def test_model_input_and_output_conversions_reproduce_upscale(espcn, rgb_model, channels):
+    image = rgb_image(12, 9, seed=5, channels=channels or 1)
+    image = image[..., 0] if channels is None else image
+    for model, c, s in ((espcn, 1, 3), (rgb_model, 3, 2)):
+        x = inference.to_model_input(image, c)
+        assert x.dtype == np.float32 and x.shape == (12, 9, c)
+        out = inference.from_model_output(model(x[None]).numpy()[0], image, s)
+        assert_nearly_equal_uint8(out, sr_zoo.upscale(model, image, jit_compile=False))
+
+
+def test_model_output_conversion_refuses_a_mismatched_output():
+    image = np.zeros((4, 5, 3), np.uint8)
+    with pytest.raises(ValueError, match=r"expected a 12x15x1 or x3 output .* scale 3, got shape \(8, 10, 1\)"):
+        inference.from_model_output(np.zeros((8, 10, 1), np.float32), image, 3)
+    with pytest.raises(ValueError, match="to_model_input: channels must be 1 .Y. or 3 .RGB., got 2"):
+        inference.to_model_input(image, 2)
+    with pytest.raises(ValueError, match="to_model_input: image must be uint8"):
+        inference.to_model_input(image.astype(np.float32), 1)
