@@ -439,7 +439,9 @@ ZOO = {z.name: z for z in [
                warm_start="espcn_x3"),
     _espcn_zoo(4, {"set5": 30.90, "set14": None, "b100": None}, epochs=30, learning_rate="3e-4",
                warm_start="espcn_x4"),
-    _srcnn_zoo(2, {"set5": 36.66, "set14": 32.45, "b100": 31.36}, epochs=5),
+    # x2 and x4 were fine-tuned from x3 (5k steps each); their next cycles start from their own files
+    _srcnn_zoo(2, {"set5": 36.66, "set14": 32.45, "b100": 31.36}, epochs=8, learning_rate="2e-4",
+               warm_start="srcnn-9-5-5_x2"),
     # a second cosine cycle from the shipped file (the first: 12k steps from He init at 3e-4)
     _srcnn_zoo(3, {"set5": 32.75, "set14": 29.28, "b100": 28.41}, epochs=8, learning_rate="2e-4",
                warm_start="srcnn-9-5-5_x3"),
