@@ -372,18 +372,19 @@ _STAGE_TRANSFER = ("; warm-started from {source} of this zoo ({what}) and fine-t
                    "rate")
 
 
-def _lapsrn_zoo(scale, paper, cpu_stage=False, steps_per_epoch=1000):
+def _lapsrn_zoo(scale, paper, cpu_stage=False, steps_per_epoch=1000, epochs=2, learning_rate="5e-4",
+                warm_start=None):
     flags = (f"--datasets={_T91_BSD200}", "--optimizer=adam", "--learning_rate=1e-4", "--lr_schedule=cosine",
              "--min_learning_rate=1e-6", "--epochs=100", "--steps_per_epoch=1000")
     changes = "Adam 1e-4 with a cosine decay instead of SGD 1e-5 halved every 50 epochs (same data, patches, loss)"
-    warm_start = None
     if cpu_stage and scale == 2:
         flags = (f"--datasets={_T91_BSD200}", "--patch_size=64", "--batch_size=16", "--optimizer=adam",
-                 "--learning_rate=5e-4", "--lr_schedule=cosine", "--min_learning_rate=1e-5", "--epochs=2",
-                 "--steps_per_epoch=1000", "--rescale=none")
-        changes = _CPU_STAGE.format(what="64x64 HR patches in batches of 16 (paper: 128x128, 64), Adam 5e-4, "
-                                         "no scale augmentation",
-                                    paper="100k steps of 64 128x128 patches")
+                 f"--learning_rate={learning_rate}", "--lr_schedule=cosine", "--min_learning_rate=1e-5",
+                 f"--epochs={epochs}", f"--steps_per_epoch={steps_per_epoch}", "--rescale=none")
+        changes = (_CPU_STAGE.format(what=f"64x64 HR patches in batches of 16 (paper: 128x128, 64), Adam "
+                                          f"{learning_rate}, no scale augmentation",
+                                     paper="100k steps of 64 128x128 patches")
+                   + (_AGAIN if warm_start == f"lapsrn_x{scale}" else ""))
     elif cpu_stage:
         # 128x128 HR patches: at x4 and x8 a 64x64 patch is smaller than the receptive field in LR pixels
         warm_start = f"lapsrn_x{scale // 2}"
@@ -455,7 +456,9 @@ ZOO = {z.name: z for z in [
     # a fourth cycle from the shipped file (the third: 45k steps at 1e-3 on 16x16 patches)
     _fsrcnn_zoo("fsrcnn-s", 3, {"set5": 32.61, "set14": 29.13, "b100": None}, epochs=60, warm_start="fsrcnn-s_x3"),
     _fsrcnn_zoo("fsrcnn-s", 4, {"set5": 30.11, "set14": 27.19, "b100": None}, warm_start="fsrcnn-s_x3"),
-    _lapsrn_zoo(2, {"set5": 37.52, "set14": 32.99, "b100": 31.80}, cpu_stage=True),
+    # a second CPU-stage cycle from the shipped file, at a lower peak (the first: 2k steps at 5e-4 from scratch)
+    _lapsrn_zoo(2, {"set5": 37.52, "set14": 32.99, "b100": 31.80}, cpu_stage=True, epochs=2, steps_per_epoch=600,
+                learning_rate="3e-4", warm_start="lapsrn_x2"),
     _lapsrn_zoo(4, {"set5": 31.54, "set14": 28.19, "b100": 27.32}, cpu_stage=True, steps_per_epoch=750),
     _lapsrn_zoo(8, {"set5": 26.14, "set14": 24.44, "b100": 24.54}, cpu_stage=True, steps_per_epoch=625),
     # a third CPU-stage cycle from the shipped file, at a lower peak (the first two: 2k steps at 5e-4, 2.1k at 3e-4)
