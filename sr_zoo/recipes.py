@@ -446,7 +446,8 @@ ZOO = {z.name: z for z in [
     # a second cosine cycle from the shipped file (the first: 12k steps from He init at 3e-4)
     _srcnn_zoo(3, {"set5": 32.75, "set14": 29.28, "b100": 28.41}, epochs=8, learning_rate="2e-4",
                warm_start="srcnn-9-5-5_x3"),
-    _srcnn_zoo(4, {"set5": 30.49, "set14": 27.50, "b100": 26.90}, epochs=5),
+    _srcnn_zoo(4, {"set5": 30.49, "set14": 27.50, "b100": 26.90}, epochs=6, learning_rate="2e-4",
+               warm_start="srcnn-9-5-5_x4"),
     # x3 first (a fourth cycle; the third: 45k steps on 16x16 LR patches, see _FSRCNN_PATCHES), then x2 and
     # x4 fine-tuned from it
     _fsrcnn_zoo("fsrcnn", 2, {"set5": 37.00, "set14": 32.63, "b100": 31.53}, warm_start="fsrcnn_x3"),
