@@ -443,8 +443,8 @@ ZOO = {z.name: z for z in [
     # x2 and x4 were fine-tuned from x3 (5k steps each); their next cycles start from their own files
     _srcnn_zoo(2, {"set5": 36.66, "set14": 32.45, "b100": 31.36}, epochs=8, learning_rate="2e-4",
                warm_start="srcnn-9-5-5_x2"),
-    # a second cosine cycle from the shipped file (the first: 12k steps from He init at 3e-4)
-    _srcnn_zoo(3, {"set5": 32.75, "set14": 29.28, "b100": 28.41}, epochs=8, learning_rate="2e-4",
+    # a third cosine cycle from the shipped file (the first: 12k steps from He init at 3e-4; the second: 8k at 2e-4)
+    _srcnn_zoo(3, {"set5": 32.75, "set14": 29.28, "b100": 28.41}, epochs=8, learning_rate="1.5e-4",
                warm_start="srcnn-9-5-5_x3"),
     _srcnn_zoo(4, {"set5": 30.49, "set14": 27.50, "b100": 26.90}, epochs=6, learning_rate="2e-4",
                warm_start="srcnn-9-5-5_x4"),
