@@ -372,12 +372,13 @@ _STAGE_TRANSFER = ("; warm-started from {source} of this zoo ({what}) and fine-t
                    "rate")
 
 
-def _lapsrn_zoo(scale, paper, cpu_stage=False, steps_per_epoch=1000, epochs=2, learning_rate="5e-4",
+def _lapsrn_zoo(scale, paper, cpu_stage=False, steps_per_epoch=1000, epochs=None, learning_rate=None,
                 warm_start=None):
     flags = (f"--datasets={_T91_BSD200}", "--optimizer=adam", "--learning_rate=1e-4", "--lr_schedule=cosine",
              "--min_learning_rate=1e-6", "--epochs=100", "--steps_per_epoch=1000")
     changes = "Adam 1e-4 with a cosine decay instead of SGD 1e-5 halved every 50 epochs (same data, patches, loss)"
     if cpu_stage and scale == 2:
+        epochs, learning_rate = epochs or 2, learning_rate or "5e-4"
         flags = (f"--datasets={_T91_BSD200}", "--patch_size=64", "--batch_size=16", "--optimizer=adam",
                  f"--learning_rate={learning_rate}", "--lr_schedule=cosine", "--min_learning_rate=1e-5",
                  f"--epochs={epochs}", f"--steps_per_epoch={steps_per_epoch}", "--rescale=none")
@@ -387,15 +388,19 @@ def _lapsrn_zoo(scale, paper, cpu_stage=False, steps_per_epoch=1000, epochs=2, l
                    + (_AGAIN if warm_start == f"lapsrn_x{scale}" else ""))
     elif cpu_stage:
         # 128x128 HR patches: at x4 and x8 a 64x64 patch is smaller than the receptive field in LR pixels
-        warm_start = f"lapsrn_x{scale // 2}"
+        epochs, learning_rate = epochs or 4, learning_rate or "2e-4"
         flags = (f"--datasets={_T91_BSD200}", "--patch_size=128", "--batch_size=4", "--optimizer=adam",
-                 "--learning_rate=2e-4", "--lr_schedule=cosine", "--min_learning_rate=1e-5", "--epochs=4",
-                 f"--steps_per_epoch={steps_per_epoch}", "--rescale=none")
-        changes = (_CPU_STAGE.format(what="batches of 4 128x128 HR patches (paper: 64), Adam 2e-4, no scale "
-                                          "augmentation",
-                                     paper="100k steps of 64 128x128 patches")
-                   + _STAGE_TRANSFER.format(source=warm_start, what="its levels; the new level starts as a copy "
-                                                                    "of the level below"))
+                 f"--learning_rate={learning_rate}", "--lr_schedule=cosine", "--min_learning_rate=1e-5",
+                 f"--epochs={epochs}", f"--steps_per_epoch={steps_per_epoch}", "--rescale=none")
+        changes = _CPU_STAGE.format(what=f"batches of 4 128x128 HR patches (paper: 64), Adam {learning_rate}, no "
+                                         "scale augmentation",
+                                    paper="100k steps of 64 128x128 patches")
+        if warm_start == f"lapsrn_x{scale}":
+            changes += _AGAIN
+        else:
+            warm_start = f"lapsrn_x{scale // 2}"
+            changes += _STAGE_TRANSFER.format(source=warm_start, what="its levels; the new level starts as a copy "
+                                                                      "of the level below")
     return ZooModel(
         name=f"lapsrn_x{scale}", model="lapsrn", scale=scale, channels=1, paper=paper,
         paper_source="Lai et al. CVPR 2017, Table 4 (291 images)", flags=flags, changes=changes,
@@ -461,7 +466,9 @@ ZOO = {z.name: z for z in [
     # steps at 3e-4)
     _lapsrn_zoo(2, {"set5": 37.52, "set14": 32.99, "b100": 31.80}, cpu_stage=True, epochs=3, steps_per_epoch=800,
                 learning_rate="3e-4", warm_start="lapsrn_x2"),
-    _lapsrn_zoo(4, {"set5": 31.54, "set14": 28.19, "b100": 27.32}, cpu_stage=True, steps_per_epoch=750),
+    # a second CPU-stage cycle from the shipped file (the first: 3k steps from lapsrn_x2 at 2e-4)
+    _lapsrn_zoo(4, {"set5": 31.54, "set14": 28.19, "b100": 27.32}, cpu_stage=True, epochs=2, steps_per_epoch=750,
+                warm_start="lapsrn_x4"),
     _lapsrn_zoo(8, {"set5": 26.14, "set14": 24.44, "b100": 24.54}, cpu_stage=True, steps_per_epoch=625),
     # a third CPU-stage cycle from the shipped file, at a lower peak (the first two: 2k steps at 5e-4, 2.1k at 3e-4)
     _edsr_zoo(2, {"set5": 37.99, "set14": 33.57, "b100": 32.16}, cpu_stage=True, epochs=3, steps_per_epoch=500,
