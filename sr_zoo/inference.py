@@ -280,11 +280,13 @@ def _post_np(sr, image, mode, color_channels, scale):
     return out
 
 
-def _mode(model_channels, color_channels):
-    """How an image meets a model: 'y' (RGB image, Y model), 'gray_rgb' (grey image, RGB model), 'direct'."""
+def _layout(image, model_channels):
+    """(mode, colour channels) of a checked image for a model: mode 'y' (RGB image, Y model), 'gray_rgb'
+    (grey image, RGB model) or 'direct'."""
+    color_channels = 1 if image.shape[-1] in (1, 2) else 3
     if model_channels == 1:
-        return "y" if color_channels == 3 else "direct"
-    return "direct" if color_channels == 3 else "gray_rgb"
+        return ("y" if color_channels == 3 else "direct"), color_channels
+    return ("direct" if color_channels == 3 else "gray_rgb"), color_channels
 
 
 def to_model_input(image, channels):
@@ -305,8 +307,8 @@ def to_model_input(image, channels):
     if channels not in (1, 3):
         raise ValueError(f"to_model_input: channels must be 1 (Y) or 3 (RGB), got {channels}")
     image = _check_image(image, "to_model_input")
-    color_channels = 1 if image.shape[-1] in (1, 2) else 3
-    return _pre_np(image[None], _mode(channels, color_channels), color_channels)[0]
+    mode, color_channels = _layout(image, channels)
+    return _pre_np(image[None], mode, color_channels)[0]
 
 
 def from_model_output(sr, image, scale):
@@ -328,8 +330,8 @@ def from_model_output(sr, image, scale):
     if sr.ndim != 3 or sr.shape[-1] not in (1, 3) or sr.shape[:2] != expected:
         raise ValueError(f"from_model_output: expected a {expected[0]}x{expected[1]}x1 or x3 output for a "
                          f"{image.shape[0]}x{image.shape[1]} image at scale {scale}, got shape {sr.shape}")
-    color_channels = 1 if image.shape[-1] in (1, 2) else 3
-    out = _post_np(sr[None], image[None], _mode(sr.shape[-1], color_channels), color_channels, scale)[0]
+    mode, color_channels = _layout(image, sr.shape[-1])
+    out = _post_np(sr[None], image[None], mode, color_channels, scale)[0]
     return out[..., 0] if squeeze else out
 
 
@@ -491,8 +493,7 @@ def upscale(model, image, *, tile=None, overlap=None, jit_compile="auto"):
     squeeze = np.asarray(image).ndim == 2
     image = _check_image(image)
     info = entry.info
-    color_channels = 1 if image.shape[-1] in (1, 2) else 3
-    mode = _mode(info.channels, color_channels)
+    mode, color_channels = _layout(image, info.channels)
     tile_hw, overlap = _plan(info, image.shape[0], image.shape[1], tile, overlap)
     key = (mode, color_channels)
     batch = image[None]

@@ -377,27 +377,21 @@ def _lapsrn_zoo(scale, paper, cpu_stage=False, steps_per_epoch=1000, epochs=None
     flags = (f"--datasets={_T91_BSD200}", "--optimizer=adam", "--learning_rate=1e-4", "--lr_schedule=cosine",
              "--min_learning_rate=1e-6", "--epochs=100", "--steps_per_epoch=1000")
     changes = "Adam 1e-4 with a cosine decay instead of SGD 1e-5 halved every 50 epochs (same data, patches, loss)"
-    if cpu_stage and scale == 2:
-        epochs, learning_rate = epochs or 2, learning_rate or "5e-4"
-        flags = (f"--datasets={_T91_BSD200}", "--patch_size=64", "--batch_size=16", "--optimizer=adam",
+    if cpu_stage:
+        # x2: 64x64 HR patches in batches of 16; x4/x8: 128x128 in batches of 4 (a 64x64 patch is smaller
+        # than their receptive field in LR pixels)
+        patch, batch = (64, 16) if scale == 2 else (128, 4)
+        epochs, learning_rate = epochs or (2 if scale == 2 else 4), learning_rate or ("5e-4" if scale == 2 else "2e-4")
+        flags = (f"--datasets={_T91_BSD200}", f"--patch_size={patch}", f"--batch_size={batch}", "--optimizer=adam",
                  f"--learning_rate={learning_rate}", "--lr_schedule=cosine", "--min_learning_rate=1e-5",
                  f"--epochs={epochs}", f"--steps_per_epoch={steps_per_epoch}", "--rescale=none")
-        changes = (_CPU_STAGE.format(what=f"64x64 HR patches in batches of 16 (paper: 128x128, 64), Adam "
-                                          f"{learning_rate}, no scale augmentation",
-                                     paper="100k steps of 64 128x128 patches")
-                   + (_AGAIN if warm_start == f"lapsrn_x{scale}" else ""))
-    elif cpu_stage:
-        # 128x128 HR patches: at x4 and x8 a 64x64 patch is smaller than the receptive field in LR pixels
-        epochs, learning_rate = epochs or 4, learning_rate or "2e-4"
-        flags = (f"--datasets={_T91_BSD200}", "--patch_size=128", "--batch_size=4", "--optimizer=adam",
-                 f"--learning_rate={learning_rate}", "--lr_schedule=cosine", "--min_learning_rate=1e-5",
-                 f"--epochs={epochs}", f"--steps_per_epoch={steps_per_epoch}", "--rescale=none")
-        changes = _CPU_STAGE.format(what=f"batches of 4 128x128 HR patches (paper: 64), Adam {learning_rate}, no "
-                                         "scale augmentation",
+        what = (f"64x64 HR patches in batches of 16 (paper: 128x128, 64)" if scale == 2
+                else "batches of 4 128x128 HR patches (paper: 64)")
+        changes = _CPU_STAGE.format(what=f"{what}, Adam {learning_rate}, no scale augmentation",
                                     paper="100k steps of 64 128x128 patches")
         if warm_start == f"lapsrn_x{scale}":
             changes += _AGAIN
-        else:
+        elif scale > 2:  # a new level on top of the smaller factor's network
             warm_start = f"lapsrn_x{scale // 2}"
             changes += _STAGE_TRANSFER.format(source=warm_start, what="its levels; the new level starts as a copy "
                                                                       "of the level below")
