@@ -60,17 +60,53 @@ def test_saved_model_is_byte_identical_to_upscale_in_a_fresh_process(tmp_path):
 
 @needs_data
 def test_onnx_runs_in_onnxruntime_like_keras(tmp_path):
+    import onnx
     import onnxruntime
 
     model = sr_zoo.models.get("fsrcnn", scale=3, preset="fsrcnn-s")  # PReLU, sub-pixel transposed convolution
     path = tmp_path / "fsrcnn.onnx"
     result = exporters.export(model, path, format="onnx")
     assert result["bytes"] == path.stat().st_size > 0
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    # The file itself: valid, and ONNX's own shape inference gives its one output as (N, H, W, 1).
+    proto = onnx.shape_inference.infer_shapes(onnx.load(str(path)), check_type=True, strict_mode=True)
+    onnx.checker.check_model(proto)
+    (output,) = proto.graph.output
+    assert len(output.type.tensor_type.shape.dim) == 4 and output.type.tensor_type.shape.dim[3].dim_value == 1
+    # onnxruntime with every graph optimisation but the CPU-specific layout pass (ORT_ENABLE_ALL adds the NCHWc
+    # transformer, which rewrites the graph for the machine's SIMD width: one CI machine's default session
+    # returned this file's output as (1, 1, H, W, 1), which no machine here reproduced)
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     (name,) = [i.name for i in session.get_inputs()]
+    ops = [node.op_type for node in proto.graph.node]
     for image in _set5_lr(3):  # dynamic spatial size: every Set5 image through one file
         y = _y(image)[None]
-        np.testing.assert_allclose(session.run(None, {name: y})[0], model(y, training=False), atol=1e-4, rtol=0)
+        np.testing.assert_allclose(session.run(None, {name: y})[0], model(y, training=False), atol=1e-4, rtol=0,
+                                   err_msg=f"graph: {ops}")
+
+
+def test_onnx_file_that_lost_a_node_is_refused(tmp_path, monkeypatch):
+    # tf2onnx turns a one-channel model's NCHW->NHWC output transpose into Reshape + Squeeze; without the
+    # Squeeze the file still runs, returning (1, N, H, W, 1). The exporter's check must refuse such a file.
+    import onnx
+
+    model = sr_zoo.models.get("fsrcnn", scale=3, preset="fsrcnn-s")
+    export = model.export
+
+    def export_and_drop_the_last_squeeze(filepath, **kwargs):
+        export(filepath, **kwargs)
+        proto = onnx.load(filepath)
+        (squeeze,) = [n for n in proto.graph.node if n.op_type == "Squeeze"][-1:]
+        (producer,) = [n for n in proto.graph.node if squeeze.input[0] in n.output]
+        producer.output[list(producer.output).index(squeeze.input[0])] = squeeze.output[0]
+        proto.graph.node.remove(squeeze)
+        onnx.save(proto, filepath)
+
+    monkeypatch.setattr(model, "export", export_and_drop_the_last_squeeze)
+    refused = r"fsrcnn\.onnx of model .* (is malformed: .*differ in rank|has outputs)"
+    with pytest.raises(exporters.ExportError, match=refused):
+        exporters.export(model, tmp_path / "fsrcnn.onnx", format="onnx")
 
 
 @needs_data

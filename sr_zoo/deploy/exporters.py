@@ -182,6 +182,28 @@ def _onnx(model, info, output):
             model.export(str(output), format="onnx", input_signature=signature, verbose=False)
     except Exception as e:  # tf2onnx raises plain Exceptions with multi-line text
         raise ExportError(f"cannot convert model {model.name!r} to ONNX: {_explain(model, e)}") from None
+    _check_onnx(model, info, output)
+
+
+def _check_onnx(model, info, output):
+    """ONNX's checker and strict shape inference on the written file: one (N, H, W, C) output, or an error.
+
+    tf2onnx rewrites the NHWC<->NCHW transposes of one-channel models into Unsqueeze/Reshape/Squeeze chains;
+    a chain that lost a node would still load and run, with a wrong output rank.
+    """
+    import onnx
+
+    try:
+        proto = onnx.shape_inference.infer_shapes(onnx.load(str(output)), check_type=True, strict_mode=True)
+        onnx.checker.check_model(proto)
+    except Exception as e:  # onnx's checker and inference errors have no common base class
+        raise ExportError(f"the ONNX file {output} of model {model.name!r} is malformed: "
+                          f"{' '.join(str(e).split())}") from None
+    dims = [d.dim_value or None for d in proto.graph.output[0].type.tensor_type.shape.dim]
+    if len(proto.graph.output) != 1 or len(dims) != 4 or dims[3] != info.channels:
+        raise ExportError(f"the ONNX file {output} of model {model.name!r} has outputs "
+                          f"{[o.name for o in proto.graph.output]} of shape {dims}, expected one (N, H, W, "
+                          f"{info.channels})")
 
 
 # --- TFLite ---------------------------------------------------------------------------------------
