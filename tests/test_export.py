@@ -67,11 +67,8 @@ def test_onnx_runs_in_onnxruntime_like_keras(tmp_path):
     path = tmp_path / "fsrcnn.onnx"
     result = exporters.export(model, path, format="onnx")
     assert result["bytes"] == path.stat().st_size > 0
-    # The file itself: valid, and ONNX's own shape inference gives its one output as (N, H, W, 1).
-    proto = onnx.shape_inference.infer_shapes(onnx.load(str(path)), check_type=True, strict_mode=True)
-    onnx.checker.check_model(proto)
-    (output,) = proto.graph.output
-    assert len(output.type.tensor_type.shape.dim) == 4 and output.type.tensor_type.shape.dim[3].dim_value == 1
+    # (export has already refused a file that fails ONNX's checker or whose one output is not (N, H, W, 1))
+    ops = [node.op_type for node in onnx.load(str(path)).graph.node]
     # onnxruntime with every graph optimisation but the CPU-specific layout pass (ORT_ENABLE_ALL adds the NCHWc
     # transformer, which rewrites the graph for the machine's SIMD width: one CI machine's default session
     # returned this file's output as (1, 1, H, W, 1), which no machine here reproduced)
@@ -79,7 +76,6 @@ def test_onnx_runs_in_onnxruntime_like_keras(tmp_path):
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
     session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     (name,) = [i.name for i in session.get_inputs()]
-    ops = [node.op_type for node in proto.graph.node]
     for image in _set5_lr(3):  # dynamic spatial size: every Set5 image through one file
         y = _y(image)[None]
         np.testing.assert_allclose(session.run(None, {name: y})[0], model(y, training=False), atol=1e-4, rtol=0,

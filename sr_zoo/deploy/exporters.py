@@ -83,7 +83,8 @@ def export(model, output, *, format, quantize="none", input_size=None, calibrati
     else:
         size = _input_size(input_size)
         result["input_size"] = "dynamic" if size == (None, None) else f"{size[0]}x{size[1]}"
-        result["input_dtype"] = _tflite(model, info, output, quantize, size, calibration_images, calibration_samples, seed)
+        result["input_dtype"] = _tflite(model, info, output, quantize, size, calibration_images,
+                                        calibration_samples, seed)
     result["bytes"] = _size(output)
     return result
 
@@ -197,13 +198,11 @@ def _check_onnx(model, info, output):
         proto = onnx.shape_inference.infer_shapes(onnx.load(str(output)), check_type=True, strict_mode=True)
         onnx.checker.check_model(proto)
     except Exception as e:  # onnx's checker and inference errors have no common base class
-        raise ExportError(f"the ONNX file {output} of model {model.name!r} is malformed: "
-                          f"{' '.join(str(e).split())}") from None
-    dims = [d.dim_value or None for d in proto.graph.output[0].type.tensor_type.shape.dim]
-    if len(proto.graph.output) != 1 or len(dims) != 4 or dims[3] != info.channels:
-        raise ExportError(f"the ONNX file {output} of model {model.name!r} has outputs "
-                          f"{[o.name for o in proto.graph.output]} of shape {dims}, expected one (N, H, W, "
-                          f"{info.channels})")
+        raise ExportError(f"the ONNX file {output} of model {model.name!r} is malformed: {e}") from None
+    shapes = [[d.dim_value or None for d in o.type.tensor_type.shape.dim] for o in proto.graph.output]
+    if len(shapes) != 1 or len(shapes[0]) != 4 or shapes[0][3] != info.channels:
+        raise ExportError(f"the ONNX file {output} of model {model.name!r} has outputs of shapes {shapes}, "
+                          f"expected one (N, H, W, {info.channels})")
 
 
 # --- TFLite ---------------------------------------------------------------------------------------
