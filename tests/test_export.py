@@ -105,6 +105,35 @@ def test_onnx_file_that_lost_a_node_is_refused(tmp_path, monkeypatch):
         exporters.export(model, tmp_path / "fsrcnn.onnx", format="onnx")
 
 
+def test_onnx_output_squeeze_that_tf2onnx_dropped_is_restored(tmp_path, monkeypatch):
+    # What tf2onnx writes under some PYTHONHASHSEEDs (3 for espcn_x3): no final Squeeze, and the output
+    # declared as (1, N, H, W, 1). The exporter puts the Squeeze back; the file must then run like Keras.
+    import onnx
+    import onnxruntime
+
+    model = sr_zoo.models.get("fsrcnn", scale=3, preset="fsrcnn-s")
+    export = model.export
+
+    def export_as_tf2onnx_sometimes_does(filepath, **kwargs):
+        export(filepath, **kwargs)
+        proto = onnx.load(filepath)
+        (squeeze,) = [n for n in proto.graph.node if n.op_type == "Squeeze"][-1:]
+        (reshape,) = [n for n in proto.graph.node if squeeze.input[0] in n.output]
+        reshape.output[list(reshape.output).index(squeeze.input[0])] = squeeze.output[0]
+        proto.graph.node.remove(squeeze)
+        (declared,) = proto.graph.output
+        declared.CopyFrom(onnx.helper.make_tensor_value_info(declared.name, onnx.TensorProto.FLOAT,
+                                                             [1, None, None, None, 1]))
+        onnx.save(proto, filepath)
+
+    monkeypatch.setattr(model, "export", export_as_tf2onnx_sometimes_does)
+    path = tmp_path / "fsrcnn.onnx"
+    exporters.export(model, path, format="onnx")
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    y = np.random.default_rng(0).random((1, 20, 24, 1), dtype=np.float32)
+    np.testing.assert_allclose(session.run(None, {"lr": y})[0], model(y, training=False), atol=1e-4, rtol=0)
+
+
 @needs_data
 def test_tflite_variants_against_keras(tmp_path):
     model = sr_zoo.pretrained.load("espcn_x3")

@@ -183,7 +183,36 @@ def _onnx(model, info, output):
             model.export(str(output), format="onnx", input_signature=signature, verbose=False)
     except Exception as e:  # tf2onnx raises plain Exceptions with multi-line text
         raise ExportError(f"cannot convert model {model.name!r} to ONNX: {_explain(model, e)}") from None
+    _restore_dropped_squeeze(output, info.channels)
     _check_onnx(model, info, output)
+
+
+def _restore_dropped_squeeze(output, channels):
+    """Puts back the output Squeeze that tf2onnx's optimizer sometimes drops.
+
+    tf2onnx (1.17) writes a one-channel model's final NCHW->NHWC transpose as Reshape to (1, N, H, W, 1)
+    followed by Squeeze(axis 0). Depending on Python's string-hash order (``PYTHONHASHSEED``: 3 drops it for
+    ``espcn_x3``, 0-2 and 4-5 do not) the optimizer removes the Squeeze and declares the output (1, N, H, W, 1).
+    """
+    import onnx
+
+    proto = onnx.load(str(output))
+    if len(proto.graph.output) != 1:
+        return
+    (declared,) = proto.graph.output
+    dims = declared.type.tensor_type.shape.dim
+    producers = [n for n in proto.graph.node if declared.name in n.output]
+    if (len(dims) != 5 or dims[0].dim_value != 1 or dims[4].dim_value != channels or len(producers) != 1
+            or producers[0].op_type != "Reshape"):
+        return
+    (reshape,) = producers
+    rank5 = f"{declared.name}__rank5"
+    reshape.output[list(reshape.output).index(declared.name)] = rank5
+    axes = onnx.numpy_helper.from_array(np.array([0], np.int64), f"{rank5}__axes")
+    proto.graph.initializer.append(axes)
+    proto.graph.node.append(onnx.helper.make_node("Squeeze", [rank5, axes.name], [declared.name]))
+    dims.remove(dims[0])
+    onnx.save(proto, str(output))
 
 
 def _check_onnx(model, info, output):
