@@ -465,8 +465,8 @@ ZOO = {z.name: z for z in [
     _lapsrn_zoo(4, {"set5": 31.54, "set14": 28.19, "b100": 27.32}, cpu_stage=True, epochs=3, steps_per_epoch=750,
                 warm_start="lapsrn_x4"),
     _lapsrn_zoo(8, {"set5": 26.14, "set14": 24.44, "b100": 24.54}, cpu_stage=True, steps_per_epoch=625),
-    # a fourth CPU-stage cycle from the shipped file, at a lower peak (the first two: 2k steps at 5e-4, 2.1k at
-    # 3e-4; the third: 1.5k at 2e-4)
+    # a fifth CPU-stage cycle from the shipped file, at a lower peak (the first two: 2k steps at 5e-4, 2.1k at
+    # 3e-4; the third and fourth: 1.5k each at 2e-4)
     _edsr_zoo(2, {"set5": 37.99, "set14": 33.57, "b100": 32.16}, cpu_stage=True, epochs=3, steps_per_epoch=500,
               learning_rate="2e-4", warm_start="edsr-baseline_x2"),
     # a fourth CPU-stage cycle from the shipped file (the first: 2.5k steps from edsr-baseline_x2 at 2e-4; the
