@@ -456,12 +456,12 @@ ZOO = {z.name: z for z in [
     # a fourth cycle from the shipped file (the third: 45k steps at 1e-3 on 16x16 patches)
     _fsrcnn_zoo("fsrcnn-s", 3, {"set5": 32.61, "set14": 29.13, "b100": None}, epochs=60, warm_start="fsrcnn-s_x3"),
     _fsrcnn_zoo("fsrcnn-s", 4, {"set5": 30.11, "set14": 27.19, "b100": None}, warm_start="fsrcnn-s_x3"),
-    # a fifth CPU-stage cycle from the shipped file (the first: 2k steps at 5e-4 from scratch; the second to
-    # fourth: 1.2k, 2.4k and 3.2k steps at 3e-4)
+    # a sixth CPU-stage cycle from the shipped file (the first: 2k steps at 5e-4 from scratch; the second to
+    # fifth: 1.2k, 2.4k, 3.2k and 2.4k steps at 3e-4)
     _lapsrn_zoo(2, {"set5": 37.52, "set14": 32.99, "b100": 31.80}, cpu_stage=True, epochs=3, steps_per_epoch=800,
                 learning_rate="3e-4", warm_start="lapsrn_x2"),
-    # a fourth CPU-stage cycle from the shipped file (the first: 3k steps from lapsrn_x2 at 2e-4; the second and
-    # third: 1.5k and 2.25k steps at 2e-4)
+    # a fifth CPU-stage cycle from the shipped file (the first: 3k steps from lapsrn_x2 at 2e-4; the second to
+    # fourth: 1.5k, 2.25k and 2.25k steps at 2e-4)
     _lapsrn_zoo(4, {"set5": 31.54, "set14": 28.19, "b100": 27.32}, cpu_stage=True, epochs=3, steps_per_epoch=750,
                 warm_start="lapsrn_x4"),
     _lapsrn_zoo(8, {"set5": 26.14, "set14": 24.44, "b100": 24.54}, cpu_stage=True, steps_per_epoch=625),
