@@ -473,8 +473,8 @@ ZOO = {z.name: z for z in [
     # second to fourth: 1.5k steps each at 2e-4)
     _edsr_zoo(3, {"set5": 34.37, "set14": 30.28, "b100": 29.09}, cpu_stage=True, epochs=3, steps_per_epoch=500,
               warm_start="edsr-baseline_x3"),
-    # a fifth CPU-stage cycle from the shipped file (the first: 2k steps from edsr-baseline_x2 at 2e-4; the
-    # second to fourth: 1.5k steps each from the shipped file at 2e-4)
+    # a sixth CPU-stage cycle from the shipped file (the first: 2k steps from edsr-baseline_x2 at 2e-4; the
+    # second to fifth: 1.5k steps each from the shipped file at 2e-4)
     _edsr_zoo(4, {"set5": 32.09, "set14": 28.58, "b100": 27.57}, cpu_stage=True, epochs=3, steps_per_epoch=500,
               warm_start="edsr-baseline_x4"),
     ZooModel(
