@@ -467,12 +467,12 @@ ZOO = {z.name: z for z in [
     # transferred again from the shipped lapsrn_x4 after its fifth cycle (the first x8 file grew from x4's first,
     # 3k-step file); cycles from the x8 file itself (1.5k steps at 2e-4, 2k at 1e-4) dipped and ended below it
     _lapsrn_zoo(8, {"set5": 26.14, "set14": 24.44, "b100": 24.54}, cpu_stage=True, steps_per_epoch=625),
-    # a fifth CPU-stage cycle from the shipped file, at a lower peak (the first two: 2k steps at 5e-4, 2.1k at
-    # 3e-4; the third and fourth: 1.5k each at 2e-4)
+    # a sixth CPU-stage cycle from the shipped file, at a lower peak (the first two: 2k steps at 5e-4, 2.1k at
+    # 3e-4; the third to fifth: 1.5k each at 2e-4)
     _edsr_zoo(2, {"set5": 37.99, "set14": 33.57, "b100": 32.16}, cpu_stage=True, epochs=3, steps_per_epoch=500,
               learning_rate="2e-4", warm_start="edsr-baseline_x2"),
-    # a fifth CPU-stage cycle from the shipped file (the first: 2.5k steps from edsr-baseline_x2 at 2e-4; the
-    # second to fourth: 1.5k steps each at 2e-4)
+    # a sixth CPU-stage cycle from the shipped file (the first: 2.5k steps from edsr-baseline_x2 at 2e-4; the
+    # second to fifth: 1.5k steps each at 2e-4)
     _edsr_zoo(3, {"set5": 34.37, "set14": 30.28, "b100": 29.09}, cpu_stage=True, epochs=3, steps_per_epoch=500,
               warm_start="edsr-baseline_x3"),
     # a sixth CPU-stage cycle from the shipped file (the first: 2k steps from edsr-baseline_x2 at 2e-4; the
