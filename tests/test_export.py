@@ -82,6 +82,14 @@ def test_onnx_runs_in_onnxruntime_like_keras(tmp_path):
                                    err_msg=f"graph: {ops}")
 
 
+def _remove_last_squeeze(proto):
+    """Removes the graph's last Squeeze, wiring its producer straight to the Squeeze's output."""
+    (squeeze,) = [n for n in proto.graph.node if n.op_type == "Squeeze"][-1:]
+    (producer,) = [n for n in proto.graph.node if squeeze.input[0] in n.output]
+    producer.output[list(producer.output).index(squeeze.input[0])] = squeeze.output[0]
+    proto.graph.node.remove(squeeze)
+
+
 def test_onnx_file_that_lost_a_node_is_refused(tmp_path, monkeypatch):
     # tf2onnx turns a one-channel model's NCHW->NHWC output transpose into Reshape + Squeeze; without the
     # Squeeze the file still runs, returning (1, N, H, W, 1). The exporter's check must refuse such a file.
@@ -93,10 +101,7 @@ def test_onnx_file_that_lost_a_node_is_refused(tmp_path, monkeypatch):
     def export_and_drop_the_last_squeeze(filepath, **kwargs):
         export(filepath, **kwargs)
         proto = onnx.load(filepath)
-        (squeeze,) = [n for n in proto.graph.node if n.op_type == "Squeeze"][-1:]
-        (producer,) = [n for n in proto.graph.node if squeeze.input[0] in n.output]
-        producer.output[list(producer.output).index(squeeze.input[0])] = squeeze.output[0]
-        proto.graph.node.remove(squeeze)
+        _remove_last_squeeze(proto)
         onnx.save(proto, filepath)
 
     monkeypatch.setattr(model, "export", export_and_drop_the_last_squeeze)
@@ -117,10 +122,7 @@ def test_onnx_output_squeeze_that_tf2onnx_dropped_is_restored(tmp_path, monkeypa
     def export_as_tf2onnx_sometimes_does(filepath, **kwargs):
         export(filepath, **kwargs)
         proto = onnx.load(filepath)
-        (squeeze,) = [n for n in proto.graph.node if n.op_type == "Squeeze"][-1:]
-        (reshape,) = [n for n in proto.graph.node if squeeze.input[0] in n.output]
-        reshape.output[list(reshape.output).index(squeeze.input[0])] = squeeze.output[0]
-        proto.graph.node.remove(squeeze)
+        _remove_last_squeeze(proto)
         (declared,) = proto.graph.output
         declared.CopyFrom(onnx.helper.make_tensor_value_info(declared.name, onnx.TensorProto.FLOAT,
                                                              [1, None, None, None, 1]))
