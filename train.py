@@ -36,6 +36,8 @@ flags.DEFINE_enum("lr_schedule", None, ["constant", "step", "cosine", "plateau"]
 flags.DEFINE_integer("lr_decay_steps", None, "Steps between decays (step schedule).")
 flags.DEFINE_float("lr_decay_factor", None, "Decay factor (step and plateau schedules).")
 flags.DEFINE_float("min_learning_rate", None, "Floor of the plateau schedule; end value of the cosine schedule.")
+flags.DEFINE_integer("warmup_steps", None, "Linear learning-rate warm-up from 0 over this many steps "
+                     "(constant and cosine schedules; eases a --warm_start's fresh optimizer in).")
 flags.DEFINE_float("reconstruction_lr_multiplier", None, "Learning-rate multiplier of the last layer (SGD).")
 flags.DEFINE_integer("epochs", None, "Epochs.")
 flags.DEFINE_integer("steps_per_epoch", None, "Steps per epoch.")
@@ -58,7 +60,7 @@ flags.DEFINE_bool("dry_run", False, "Check flags, recipe, model, data and run fo
 
 _RECIPE_FLAGS = ("preset", "channels", "lr_patch_size", "batch_size", "loss", "optimizer", "learning_rate",
                  "lr_schedule", "lr_decay_steps", "lr_decay_factor", "min_learning_rate",
-                 "reconstruction_lr_multiplier", "epochs", "steps_per_epoch", "degradation", "augment")
+                 "warmup_steps", "reconstruction_lr_multiplier", "epochs", "steps_per_epoch", "degradation", "augment")
 
 
 def recipe_from_flags():

@@ -108,6 +108,12 @@ def check_recipe_flags(recipe, *, hr_patch_size=None, checkpoint_every=None):
         raise FlagError(f"--lr_decay_factor must be in (0, 1], got {recipe.lr_decay_factor}")
     if recipe.min_learning_rate < 0 or (recipe.lr_schedule == "cosine" and recipe.min_learning_rate > recipe.learning_rate):
         raise FlagError(f"--min_learning_rate must be between 0 and --learning_rate, got {recipe.min_learning_rate}")
+    warmup = recipe.warmup_steps or 0
+    if warmup < 0 or (warmup and warmup >= recipe.epochs * recipe.steps_per_epoch):
+        raise FlagError(f"--warmup_steps must be between 0 and the run's {recipe.epochs * recipe.steps_per_epoch} "
+                        f"steps (--epochs x --steps_per_epoch), got {warmup}")
+    if warmup and recipe.lr_schedule not in ("constant", "cosine"):
+        raise FlagError(f"--warmup_steps needs --lr_schedule=constant or cosine, got {recipe.lr_schedule}")
     if recipe.reconstruction_lr_multiplier <= 0:
         raise FlagError(f"--reconstruction_lr_multiplier must be positive, got {recipe.reconstruction_lr_multiplier}")
     if hr_patch_size is not None and (hr_patch_size < recipe.scale or hr_patch_size % recipe.scale):

@@ -40,6 +40,9 @@ class Recipe:
     lr_decay_steps: int = None
     lr_decay_factor: float = 0.5
     min_learning_rate: float = 0.0
+    # Linear warm-up from 0 to learning_rate over the first warmup_steps (constant and cosine schedules):
+    # a warm-started run begins with fresh Adam moments, whose first full-size steps knock a trained model back.
+    warmup_steps: int = 0
     reconstruction_lr_multiplier: float = 1.0  # the 10x-slower last layer of SRCNN, ESPCN, FSRCNN
     epochs: int = 100
     steps_per_epoch: int = 1000

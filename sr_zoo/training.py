@@ -130,6 +130,9 @@ class LayerwiseSGD(keras.optimizers.SGD):
 def make_optimizer(recipe, model):
     """The recipe's optimizer with its learning-rate schedule."""
     lr = recipe.learning_rate
+    warmup = recipe.warmup_steps or 0
+    if warmup and recipe.lr_schedule not in ("constant", "cosine"):
+        raise ValueError(f"warmup_steps needs lr_schedule 'constant' or 'cosine', got {recipe.lr_schedule!r}")
     if recipe.lr_schedule == "step":
         if not recipe.lr_decay_steps:
             raise ValueError("lr_schedule='step' needs lr_decay_steps")
@@ -138,8 +141,16 @@ def make_optimizer(recipe, model):
         )
     elif recipe.lr_schedule == "cosine":  # to min_learning_rate over the whole run
         total = recipe.epochs * recipe.steps_per_epoch
+        alpha = recipe.min_learning_rate / recipe.learning_rate
+        if warmup:  # CosineDecay's decay_steps count from the end of the warm-up
+            lr = keras.optimizers.schedules.CosineDecay(
+                0.0, total - warmup, alpha=alpha, warmup_target=recipe.learning_rate, warmup_steps=warmup
+            )
+        else:
+            lr = keras.optimizers.schedules.CosineDecay(recipe.learning_rate, total, alpha=alpha)
+    elif recipe.lr_schedule == "constant" and warmup:  # a cosine "decay" with alpha=1 is constant
         lr = keras.optimizers.schedules.CosineDecay(
-            recipe.learning_rate, total, alpha=recipe.min_learning_rate / recipe.learning_rate
+            0.0, 1, alpha=1.0, warmup_target=recipe.learning_rate, warmup_steps=warmup
         )
     elif recipe.lr_schedule not in ("constant", "plateau"):
         raise ValueError(f"unknown lr_schedule {recipe.lr_schedule!r}; expected constant, step, cosine or plateau")

@@ -202,6 +202,27 @@ def test_missing_dataset_names_the_build_command(tmp_path):
     assert "tfds build tfds_builders/t91 --manual_dir=" in result.stderr
 
 
+@pytest.mark.parametrize("schedule, min_lr, expected", [
+    # step: 0 (start), 5 (mid warm-up), 10 (warm-up done), 55 (mid cosine), 100 (end)
+    ("cosine", 1e-5, [0.0, 1e-3, 2e-3, 1e-5 + (2e-3 - 1e-5) / 2, 1e-5]),
+    ("constant", 0.0, [0.0, 1e-3, 2e-3, 2e-3, 2e-3]),
+])
+def test_warmup_ramps_linearly_then_follows_the_schedule(schedule, min_lr, expected):
+    from sr_zoo import models, recipes, training
+
+    recipe = recipes.get("espcn", 3).replace(optimizer="adam", learning_rate=2e-3, lr_schedule=schedule,
+                                             min_learning_rate=min_lr, reconstruction_lr_multiplier=1.0,
+                                             epochs=2, steps_per_epoch=50, warmup_steps=10)
+    optimizer = training.make_optimizer(recipe, models.get("espcn", scale=3))
+    got = []
+    for step in (0, 5, 10, 55, 100):  # the rate the optimizer applies, and the checkpoints record, at each step
+        optimizer.iterations.assign(step)
+        got.append(training.current_learning_rate(optimizer))
+    assert got == pytest.approx(expected, rel=1e-4, abs=1e-9)
+    with pytest.raises(ValueError, match="warmup_steps needs lr_schedule 'constant' or 'cosine'"):
+        training.make_optimizer(recipe.replace(lr_schedule="step", lr_decay_steps=10), models.get("espcn", scale=3))
+
+
 def test_rescale_flag_sets_or_clears_the_rescaling_augmentation(t91, tmp_path):
     # FSRCNN's augmentation for any model (--rescale=1,0.8 for ESPCN), or FSRCNN without it (--rescale=none)
     for model, flag, expected in [("espcn", "--rescale=1,0.8", "rescale=(1.0, 0.8)"),
