@@ -463,8 +463,8 @@ ZOO = {z.name: z for z in [
     # fifth: 1.2k, 2.4k, 3.2k and 2.4k steps at 3e-4)
     _lapsrn_zoo(2, {"set5": 37.52, "set14": 32.99, "b100": 31.80}, cpu_stage=True, epochs=3, steps_per_epoch=800,
                 learning_rate="3e-4", warm_start="lapsrn_x2"),
-    # a fifth CPU-stage cycle from the shipped file (the first: 3k steps from lapsrn_x2 at 2e-4; the second to
-    # fourth: 1.5k, 2.25k and 2.25k steps at 2e-4)
+    # a sixth CPU-stage cycle from the shipped file (the first: 3k steps from lapsrn_x2 at 2e-4; the second to
+    # fifth: 1.5k, 2.25k, 2.25k and 2.25k steps at 2e-4)
     _lapsrn_zoo(4, {"set5": 31.54, "set14": 28.19, "b100": 27.32}, cpu_stage=True, epochs=3, steps_per_epoch=750,
                 warm_start="lapsrn_x4"),
     # transferred again from the shipped lapsrn_x4 after its fifth cycle (the first x8 file grew from x4's first,
@@ -478,8 +478,8 @@ ZOO = {z.name: z for z in [
     # second to fifth: 1.5k steps each at 2e-4)
     _edsr_zoo(3, {"set5": 34.37, "set14": 30.28, "b100": 29.09}, cpu_stage=True, epochs=3, steps_per_epoch=500,
               warm_start="edsr-baseline_x3"),
-    # a sixth CPU-stage cycle from the shipped file (the first: 2k steps from edsr-baseline_x2 at 2e-4; the
-    # second to fifth: 1.5k steps each from the shipped file at 2e-4)
+    # a seventh CPU-stage cycle from the shipped file (the first: 2k steps from edsr-baseline_x2 at 2e-4; the
+    # second to sixth: 1.5k steps each from the shipped file at 2e-4)
     _edsr_zoo(4, {"set5": 32.09, "set14": 28.58, "b100": 27.57}, cpu_stage=True, epochs=3, steps_per_epoch=500,
               warm_start="edsr-baseline_x4"),
     ZooModel(
