@@ -467,8 +467,8 @@ ZOO = {z.name: z for z in [
     # fifth: 1.5k, 2.25k, 2.25k and 2.25k steps at 2e-4)
     _lapsrn_zoo(4, {"set5": 31.54, "set14": 28.19, "b100": 27.32}, cpu_stage=True, epochs=3, steps_per_epoch=750,
                 warm_start="lapsrn_x4"),
-    # transferred again from the shipped lapsrn_x4 after its fifth cycle (the first x8 file grew from x4's first,
-    # 3k-step file); cycles from the x8 file itself (1.5k steps at 2e-4, 2k at 1e-4) dipped and ended below it
+    # transferred again from the shipped lapsrn_x4 after its sixth cycle (earlier x8 files grew from x4's first
+    # and fifth files); cycles from the x8 file itself (1.5k steps at 2e-4, 2k at 1e-4) dipped and ended below it
     _lapsrn_zoo(8, {"set5": 26.14, "set14": 24.44, "b100": 24.54}, cpu_stage=True, steps_per_epoch=625),
     # a sixth CPU-stage cycle from the shipped file, at a lower peak (the first two: 2k steps at 5e-4, 2.1k at
     # 3e-4; the third to fifth: 1.5k each at 2e-4)
