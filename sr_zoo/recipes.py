@@ -405,7 +405,8 @@ def _lapsrn_zoo(scale, paper, cpu_stage=False, steps_per_epoch=1000, epochs=None
     )
 
 
-def _edsr_zoo(scale, paper, cpu_stage=False, steps_per_epoch=1000, epochs=None, learning_rate=None, warm_start=None):
+def _edsr_zoo(scale, paper, cpu_stage=False, steps_per_epoch=1000, epochs=None, learning_rate=None, warm_start=None,
+              warmup_steps=None):
     flags = (f"--datasets={_T91_BSD200}", "--learning_rate=2e-4", "--lr_schedule=cosine",
              "--min_learning_rate=1e-6", "--epochs=300", "--steps_per_epoch=1000")
     changes = ("the 291 images instead of DIV2K (not available offline: fewer, smaller images, so expect lower "
@@ -418,6 +419,9 @@ def _edsr_zoo(scale, paper, cpu_stage=False, steps_per_epoch=1000, epochs=None, 
                  f"--steps_per_epoch={steps_per_epoch}")
         changes += "; " + _CPU_STAGE.format(what=f"batches of 4 (paper: 16), Adam {learning_rate}",
                                             paper="300k steps of 16 48x48 LR patches")
+        if warmup_steps:  # eases the warm start's fresh Adam moments in
+            flags += (f"--warmup_steps={warmup_steps}",)
+            changes += f"; a {warmup_steps}-step linear warm-up"
         if warm_start == f"edsr-baseline_x{scale}":
             changes += _AGAIN
         elif scale > 2:  # the paper's own recipe: x3 and x4 start from the pre-trained x2 network
@@ -470,10 +474,10 @@ ZOO = {z.name: z for z in [
     # transferred again from the shipped lapsrn_x4 after its sixth cycle (earlier x8 files grew from x4's first
     # and fifth files); cycles from the x8 file itself (1.5k steps at 2e-4, 2k at 1e-4) dipped and ended below it
     _lapsrn_zoo(8, {"set5": 26.14, "set14": 24.44, "b100": 24.54}, cpu_stage=True, steps_per_epoch=625),
-    # a sixth CPU-stage cycle from the shipped file, at a lower peak (the first two: 2k steps at 5e-4, 2.1k at
-    # 3e-4; the third to fifth: 1.5k each at 2e-4)
+    # a seventh CPU-stage cycle from the shipped file, with a linear warm-up over its first 10% (the first two:
+    # 2k steps at 5e-4, 2.1k at 3e-4; the third to sixth: 1.5k each at 2e-4 without warm-up)
     _edsr_zoo(2, {"set5": 37.99, "set14": 33.57, "b100": 32.16}, cpu_stage=True, epochs=3, steps_per_epoch=500,
-              learning_rate="2e-4", warm_start="edsr-baseline_x2"),
+              learning_rate="2e-4", warm_start="edsr-baseline_x2", warmup_steps=150),
     # a seventh CPU-stage cycle from the shipped file (the first: 2.5k steps from edsr-baseline_x2 at 2e-4; the
     # second to sixth: 1.5k steps each at 2e-4)
     _edsr_zoo(3, {"set5": 34.37, "set14": 30.28, "b100": 29.09}, cpu_stage=True, epochs=3, steps_per_epoch=500,
