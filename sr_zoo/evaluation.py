@@ -483,6 +483,20 @@ def load_model(spec):
     return pretrained.load(spec), f"{spec} (pretrained)"
 
 
+def _method_names(specs):
+    """Table labels for ``--model`` entries: a file's stem, with as many parent folders as it takes to tell
+    files of the same name apart (``runs/a/best.keras,runs/b/best.keras`` -> ``a/best``, ``b/best``)."""
+    repeated = sorted({s for s in specs if specs.count(s) > 1})
+    if repeated:
+        raise ValueError(f"--model lists {', '.join(repeated)} more than once")
+    parts = {s: pathlib.Path(s).with_suffix("").parts if os.path.exists(s) else (s,) for s in specs}
+    for depth in range(1, max(map(len, parts.values())) + 1):
+        names = ["/".join(parts[s][-depth:]) for s in specs]
+        if len(set(names)) == len(names):
+            return names
+    return list(specs)  # a pretrained name beside a file of that name: the specs as given
+
+
 def methods_from_flag(spec, *, scales=None, self_ensemble=False, tile=None):
     """Turns ``--model`` into the methods to compare (bicubic first), the scales and a label.
 
@@ -496,10 +510,9 @@ def methods_from_flag(spec, *, scales=None, self_ensemble=False, tile=None):
         scales = [int(s) for s in scales] if scales else [2, 3, 4]
         return methods, scales, "bicubic (MATLAB)"
     labels, model_scales = [], []
-    for one in models_:
+    for one, name in zip(models_, _method_names(models_)):
         model, label = load_model(one)
         fn, model_scale = model_upscaler(model, tile=tile)
-        name = pathlib.Path(one).stem if os.path.exists(one) else one
         if self_ensemble:
             fn_e = globals()["self_ensemble"](fn)
             fn_e.scale = model_scale

@@ -87,3 +87,19 @@ def test_errors(tmp_path):
     bad.write_bytes(b"not an image")
     with pytest.raises(ValueError, match="cannot read image .*bad.png"):
         evaluation.read_image(bad)
+
+
+def test_models_with_the_same_file_name_get_their_own_rows(tmp_path):
+    from sr_zoo import models
+
+    model = models.get("espcn", scale=2)
+    specs = []
+    for run in ("run_a", "run_b"):
+        (tmp_path / run).mkdir()
+        model.save(tmp_path / run / "best.keras")
+        specs.append(str(tmp_path / run / "best.keras"))
+    methods, scales, _ = evaluation.methods_from_flag(",".join(specs))
+    assert list(methods) == ["bicubic", "run_a/best", "run_b/best"] and scales == [2]
+    assert evaluation._method_names(["espcn_x3", str(tmp_path / "run_a" / "best.keras")]) == ["espcn_x3", "best"]
+    with pytest.raises(ValueError, match="lists .*best.keras more than once"):
+        evaluation.methods_from_flag(f"{specs[0]},{specs[0]}")
