@@ -271,8 +271,17 @@ def _macs_per_lr_pixel(model, scale, channels, preset, options):
     return models.describe(built).macs_per_lr_pixel
 
 
+_T91 = "../shared/data/T91"
 _ADAM_CPU = ("Adam with a cosine decay instead of the paper's SGD "
-             "(hours on 2 CPU cores instead of days); 291 images (T91 + BSD200) with flips and rotations")
+             "(hours on 2 CPU cores instead of days); {data} with flips and rotations")
+_DATA = {
+    _T91_BSD200: "291 images (T91 + BSD200)",
+    # BSD200's photos carry their JPEG past (BSDS500 is distributed as JPEG); the SR papers' own small-model
+    # data is clean (T91, General-100). From the shipped espcn_x3 file, 5k steps at 2e-4 on T91 alone gave
+    # 32.39 / 29.01 dB on Set5 / Set14 where its cycles on the 291 images had settled at 32.34 / 28.99; the same
+    # for fsrcnn_x3 (4k steps): 32.51 / 29.10 against 32.48 / 29.10 on the 291 images (B100 0.01 dB lower).
+    _T91: "T91 alone (the paper's training set; earlier cycles used the 291 images, see the lineage)",
+}
 
 
 # ESPCN's feature layers have the same shapes at every scale; only the sub-pixel layer (scale**2 outputs) differs.
@@ -282,17 +291,17 @@ _ESPCN_TRANSFER = ("; warm-started from the x3 model of this zoo (its two featur
 _AGAIN = "; another cycle warm-started from the shipped file (earlier cycles: the manifest's lineage)"
 
 
-def _espcn_zoo(scale, paper, epochs=60, learning_rate="1e-3", warm_start=None):
+def _espcn_zoo(scale, paper, epochs=60, learning_rate="1e-3", warm_start=None, datasets=_T91_BSD200):
     return ZooModel(
         name=f"espcn_x{scale}", model="espcn", scale=scale, channels=1, paper=paper,
         paper_source=("Shi et al. CVPR 2016, Table 1/2 (x3: T91-trained tanh model; x4: ImageNet-trained)" if scale > 2
                       else "the paper reports no x2 model; target: FSRCNN-s x2 (Dong et al. ECCV 2016), as the "
                            "zoo's issue asks"),
-        flags=(f"--datasets={_T91_BSD200}", "--augment", "--batch_size=64", "--optimizer=adam",
+        flags=(f"--datasets={datasets}", "--augment", "--batch_size=64", "--optimizer=adam",
                f"--learning_rate={learning_rate}", "--lr_schedule=cosine", "--min_learning_rate=1e-5",
                "--reconstruction_lr_multiplier=1", f"--epochs={epochs}", "--steps_per_epoch=1000"),
-        changes=_ADAM_CPU + "; batches of 64 instead of 16; no plateau decay or early stopping (a fixed cosine "
-                            "schedule instead)"
+        changes=_ADAM_CPU.format(data=_DATA[datasets]) + "; batches of 64 instead of 16; no plateau decay or early "
+                                                          "stopping (a fixed cosine schedule instead)"
                 + (_ESPCN_TRANSFER if warm_start == "espcn_x3" and scale != 3 else "")
                 + (_AGAIN if warm_start == f"espcn_x{scale}" else ""),
         warm_start=warm_start,
@@ -317,8 +326,8 @@ _SRCNN_INIT = ("; He initialisation instead of the paper's Gaussian (std 0.001) 
 # on a smaller label) most pixels of a 33x33 sub-image see the patch border. 66x66 patches in batches of 16
 # (the pixels of 64 33x33 ones) took the shipped x3 model from 32.21 to 32.26 dB on Set5 in 3k steps at
 # 1.5e-4, where its previous cycle (8k steps of 33x33 at 1.5e-4) had gained 0.08 dB.
-_SRCNN_PATCHES = ("; 66x66 HR patches in batches of 16 (the pixels of 64 33x33 sub-images): with zero padding, "
-                  "the paper's 33x33 sub-image is mostly border for a 17x17 receptive field")
+_SRCNN_PATCHES = ("; {p}x{p} HR patches in batches of 16 (about the pixels of 64 33x33 sub-images): with zero "
+                  "padding, the paper's 33x33 sub-image is mostly border for a 17x17 receptive field")
 
 
 def _srcnn_zoo(scale, paper, epochs=8, learning_rate="3e-4", warm_start=None, patch_size=None):
@@ -330,8 +339,10 @@ def _srcnn_zoo(scale, paper, epochs=8, learning_rate="3e-4", warm_start=None, pa
                "--optimizer=adam", f"--learning_rate={learning_rate}", "--lr_schedule=cosine",
                "--min_learning_rate=1e-5", "--reconstruction_lr_multiplier=1", f"--epochs={epochs}",
                "--steps_per_epoch=1000"),
-        changes=_ADAM_CPU + " instead of ImageNet (the issue's request: the 291 images and a modern optimizer); "
-                            "batches of 64 instead of 128" + _SRCNN_INIT + (_SRCNN_PATCHES if patch_size else "")
+        changes=_ADAM_CPU.format(data=_DATA[_T91_BSD200])
+                + " instead of ImageNet (the issue's request: the 291 images and a modern optimizer); "
+                  "batches of 64 instead of 128" + _SRCNN_INIT
+                + (_SRCNN_PATCHES.format(p=patch_size) if patch_size else "")
                 + (_AGAIN if warm_start == f"srcnn-9-5-5_x{scale}" else "" if scale == 3 else _TRANSFER),
         warm_start=warm_start or (None if scale == 3 else "srcnn-9-5-5_x3"),
     )
@@ -348,7 +359,7 @@ _FSRCNN_PATCHES = ("; 16x16 LR patches in batches of 32 instead of the paper's 1
 
 
 def _fsrcnn_zoo(preset, scale, paper, epochs=15, warm_start=None, learning_rate="5e-4", lr_patch_size=16,
-                batch_size=32):
+                batch_size=32, datasets=_T91_BSD200):
     suffix = "-s" if preset == "fsrcnn-s" else ""
     source = "Dong et al. ECCV 2016 (T91 + General-100; its third test set is BSD200, not B100)"
     if suffix:
@@ -357,11 +368,14 @@ def _fsrcnn_zoo(preset, scale, paper, epochs=15, warm_start=None, learning_rate=
     return ZooModel(
         name=f"fsrcnn{suffix}_x{scale}", model="fsrcnn", scale=scale, channels=1, preset=preset, paper=paper,
         paper_source=source,
-        flags=(f"--datasets={_T91_BSD200}", *([f"--lr_patch_size={lr_patch_size}"] if lr_patch_size else []),
+        flags=(f"--datasets={datasets}", *([f"--lr_patch_size={lr_patch_size}"] if lr_patch_size else []),
                f"--batch_size={batch_size}", "--optimizer=adam", f"--learning_rate={learning_rate}",
                "--lr_schedule=cosine", "--min_learning_rate=1e-5", "--reconstruction_lr_multiplier=1",
                f"--epochs={epochs}", "--steps_per_epoch=1000"),
-        changes=_ADAM_CPU + "; BSD200 instead of General-100 (not available offline); the paper's rescaling kept"
+        changes=_ADAM_CPU.format(data=_DATA[datasets])
+                + ("; BSD200 instead of General-100 (not available offline)" if datasets == _T91_BSD200
+                   else "; without General-100 (not available offline)")
+                + "; the paper's rescaling kept"
                 + (_FSRCNN_PATCHES if lr_patch_size else "")
                 + (_TRANSFER if warm_start == f"fsrcnn{suffix}_x3" and scale != 3 else "")
                 + (_AGAIN if warm_start == f"fsrcnn{suffix}_x{scale}" else ""),
@@ -450,9 +464,9 @@ ZOO = {z.name: z for z in [
     # 35.26 dB, against 35.16 after 20k from scratch); their second cycles start from their shipped files.
     _espcn_zoo(2, {"set5": 36.58, "set14": 32.28, "b100": None}, epochs=20, learning_rate="3e-4",
                warm_start="espcn_x2"),
-    # a third cosine cycle from the shipped file, at half the peak (see the manifest's lineage)
-    _espcn_zoo(3, {"set5": 32.55, "set14": 29.08, "b100": None}, epochs=35, learning_rate="5e-4",
-               warm_start="espcn_x3"),
+    # a fourth cycle from the shipped file, on T91 alone (see _DATA; the first three, on the 291 images: the lineage)
+    _espcn_zoo(3, {"set5": 32.55, "set14": 29.08, "b100": None}, epochs=5, learning_rate="2e-4",
+               warm_start="espcn_x3", datasets=_T91),
     _espcn_zoo(4, {"set5": 30.90, "set14": None, "b100": None}, epochs=30, learning_rate="3e-4",
                warm_start="espcn_x4"),
     # x2 and x4 were fine-tuned from x3 (5k steps each); their next cycles start from their own files
