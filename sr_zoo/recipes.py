@@ -279,8 +279,9 @@ _DATA = {
     # BSD200's photos carry their JPEG past (BSDS500 is distributed as JPEG); the SR papers' own small-model
     # data is clean (T91, General-100). From the shipped espcn_x3 file, 5k steps at 2e-4 on T91 alone gave
     # 32.39 / 29.01 dB on Set5 / Set14 where its cycles on the 291 images had settled at 32.34 / 28.99; the same
-    # for fsrcnn_x3 (4k steps): 32.51 / 29.10 against 32.48 / 29.10 on the 291 images (B100 0.01 dB lower).
-    _T91: "T91 alone (the paper's training set; earlier cycles used the 291 images, see the lineage)",
+    # for fsrcnn_x3 (4k steps at 2e-4): 32.51 / 29.10, where 4k steps on the 291 images (32x32 LR patches, batch
+    # 8) gave 32.48 / 29.10 and its last 40k-step cycle there ended at 32.47 / 29.09 (B100: 0.01 dB lower on T91).
+    _T91: "T91 alone (the clean images the paper trains on; earlier cycles used the 291 images, see the lineage)",
 }
 
 
@@ -478,10 +479,11 @@ ZOO = {z.name: z for z in [
                warm_start="srcnn-9-5-5_x3", patch_size=66),
     _srcnn_zoo(4, {"set5": 30.49, "set14": 27.50, "b100": 26.90}, epochs=6, learning_rate="2e-4",
                warm_start="srcnn-9-5-5_x4"),
-    # x3 first (a fourth cycle; the third: 45k steps on 16x16 LR patches, see _FSRCNN_PATCHES), then x2 and
-    # x4 fine-tuned from it
+    # x3 first, then x2 and x4 fine-tuned from it. x3's fifth cycle is on T91 alone (see _DATA); the third
+    # (45k steps, the first on 16x16 LR patches, see _FSRCNN_PATCHES) and fourth (40k) were on the 291 images
     _fsrcnn_zoo("fsrcnn", 2, {"set5": 37.00, "set14": 32.63, "b100": 31.53}, warm_start="fsrcnn_x3"),
-    _fsrcnn_zoo("fsrcnn", 3, {"set5": 33.06, "set14": 29.37, "b100": None}, epochs=40, warm_start="fsrcnn_x3"),
+    _fsrcnn_zoo("fsrcnn", 3, {"set5": 33.06, "set14": 29.37, "b100": None}, epochs=4, learning_rate="2e-4",
+                warm_start="fsrcnn_x3", datasets=_T91),
     _fsrcnn_zoo("fsrcnn", 4, {"set5": 30.72, "set14": 27.61, "b100": 26.98}, warm_start="fsrcnn_x3"),
     _fsrcnn_zoo("fsrcnn-s", 2, {"set5": 36.58, "set14": 32.28, "b100": None}, warm_start="fsrcnn-s_x3"),
     # a fourth cycle from the shipped file (the third: 45k steps at 1e-3 on 16x16 patches)
