@@ -470,9 +470,10 @@ ZOO = {z.name: z for z in [
                warm_start="espcn_x3", datasets=_T91),
     _espcn_zoo(4, {"set5": 30.90, "set14": None, "b100": None}, epochs=30, learning_rate="3e-4",
                warm_start="espcn_x4"),
-    # x2 and x4 were fine-tuned from x3 (5k steps each); their next cycles start from their own files
-    _srcnn_zoo(2, {"set5": 36.66, "set14": 32.45, "b100": 31.36}, epochs=8, learning_rate="2e-4",
-               warm_start="srcnn-9-5-5_x2"),
+    # x2 and x4 were fine-tuned from x3 (5k steps each); their next cycles start from their own files (x2:
+    # 8k steps at 2e-4 on 33x33, then 3k on 66x66; x4: 6k at 2e-4 on 32x32)
+    _srcnn_zoo(2, {"set5": 36.66, "set14": 32.45, "b100": 31.36}, epochs=3, learning_rate="2e-4",
+               warm_start="srcnn-9-5-5_x2", patch_size=66),
     # a fourth cosine cycle from the shipped file, on 66x66 patches (the first: 12k steps from He init at 3e-4;
     # the second: 8k at 2e-4; the third: 8k at 1.5e-4, all on 33x33)
     _srcnn_zoo(3, {"set5": 32.75, "set14": 29.28, "b100": 28.41}, epochs=3, learning_rate="1.5e-4",
@@ -489,8 +490,8 @@ ZOO = {z.name: z for z in [
     # a fourth cycle from the shipped file (the third: 45k steps at 1e-3 on 16x16 patches)
     _fsrcnn_zoo("fsrcnn-s", 3, {"set5": 32.61, "set14": 29.13, "b100": None}, epochs=60, warm_start="fsrcnn-s_x3"),
     _fsrcnn_zoo("fsrcnn-s", 4, {"set5": 30.11, "set14": 27.19, "b100": None}, warm_start="fsrcnn-s_x3"),
-    # a sixth CPU-stage cycle from the shipped file (the first: 2k steps at 5e-4 from scratch; the second to
-    # fifth: 1.2k, 2.4k, 3.2k and 2.4k steps at 3e-4)
+    # a seventh CPU-stage cycle from the shipped file (the first: 2k steps at 5e-4 from scratch; the second to
+    # sixth: 1.2k, 2.4k, 3.2k, 2.4k and 2.4k steps at 3e-4)
     _lapsrn_zoo(2, {"set5": 37.52, "set14": 32.99, "b100": 31.80}, cpu_stage=True, epochs=3, steps_per_epoch=800,
                 learning_rate="3e-4", warm_start="lapsrn_x2"),
     # a sixth CPU-stage cycle from the shipped file (the first: 3k steps from lapsrn_x2 at 2e-4; the second to
