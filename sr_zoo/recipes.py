@@ -469,8 +469,8 @@ ZOO = {z.name: z for z in [
     # a fourth cycle from the shipped file, on T91 alone (see _DATA; the first three, on the 291 images: the lineage)
     _espcn_zoo(3, {"set5": 32.55, "set14": 29.08, "b100": None}, epochs=5, learning_rate="2e-4",
                warm_start="espcn_x3", datasets=_T91),
-    _espcn_zoo(4, {"set5": 30.90, "set14": None, "b100": None}, epochs=30, learning_rate="3e-4",
-               warm_start="espcn_x4"),
+    _espcn_zoo(4, {"set5": 30.90, "set14": None, "b100": None}, epochs=5, learning_rate="2e-4",
+               warm_start="espcn_x4", datasets=_T91),
     # x2 and x4 were fine-tuned from x3 (5k steps each); their next cycles start from their own files (x2:
     # 8k steps at 2e-4 on 33x33, then 3k on 66x66; x4: 6k at 2e-4 on 32x32)
     _srcnn_zoo(2, {"set5": 36.66, "set14": 32.45, "b100": 31.36}, epochs=3, learning_rate="2e-4",
