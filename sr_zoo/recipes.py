@@ -481,15 +481,19 @@ ZOO = {z.name: z for z in [
                warm_start="srcnn-9-5-5_x3", patch_size=66),
     _srcnn_zoo(4, {"set5": 30.49, "set14": 27.50, "b100": 26.90}, epochs=6, learning_rate="2e-4",
                warm_start="srcnn-9-5-5_x4"),
-    # x3 first, then x2 and x4 fine-tuned from it. x3's fifth cycle is on T91 alone (see _DATA); the third
-    # (45k steps, the first on 16x16 LR patches, see _FSRCNN_PATCHES) and fourth (40k) were on the 291 images
-    _fsrcnn_zoo("fsrcnn", 2, {"set5": 37.00, "set14": 32.63, "b100": 31.53}, warm_start="fsrcnn_x3"),
+    # x3 first, then x2 and x4 fine-tuned from it (15k steps on the 291 images), then each scale's own cycle on
+    # T91 alone (see _DATA). x3's third (45k steps, the first on 16x16 LR patches, see _FSRCNN_PATCHES) and
+    # fourth (40k) cycles were on the 291 images
+    _fsrcnn_zoo("fsrcnn", 2, {"set5": 37.00, "set14": 32.63, "b100": 31.53}, epochs=4, learning_rate="2e-4",
+                warm_start="fsrcnn_x2", datasets=_T91),
     _fsrcnn_zoo("fsrcnn", 3, {"set5": 33.06, "set14": 29.37, "b100": None}, epochs=4, learning_rate="2e-4",
                 warm_start="fsrcnn_x3", datasets=_T91),
     _fsrcnn_zoo("fsrcnn", 4, {"set5": 30.72, "set14": 27.61, "b100": 26.98}, warm_start="fsrcnn_x3"),
     _fsrcnn_zoo("fsrcnn-s", 2, {"set5": 36.58, "set14": 32.28, "b100": None}, warm_start="fsrcnn-s_x3"),
-    # a fourth cycle from the shipped file (the third: 45k steps at 1e-3 on 16x16 patches)
-    _fsrcnn_zoo("fsrcnn-s", 3, {"set5": 32.61, "set14": 29.13, "b100": None}, epochs=60, warm_start="fsrcnn-s_x3"),
+    # a fifth cycle from the shipped file, on T91 alone (the fourth: 60k steps at 5e-4 on the 291 images; the
+    # third: 45k steps at 1e-3 on 16x16 patches)
+    _fsrcnn_zoo("fsrcnn-s", 3, {"set5": 32.61, "set14": 29.13, "b100": None}, epochs=4, learning_rate="2e-4",
+                warm_start="fsrcnn-s_x3", datasets=_T91),
     _fsrcnn_zoo("fsrcnn-s", 4, {"set5": 30.11, "set14": 27.19, "b100": None}, warm_start="fsrcnn-s_x3"),
     # a seventh CPU-stage cycle from the shipped file (the first: 2k steps at 5e-4 from scratch; the second to
     # sixth: 1.2k, 2.4k, 3.2k, 2.4k and 2.4k steps at 3e-4)
