@@ -472,15 +472,15 @@ ZOO = {z.name: z for z in [
     _espcn_zoo(4, {"set5": 30.90, "set14": None, "b100": None}, epochs=5, learning_rate="2e-4",
                warm_start="espcn_x4", datasets=_T91),
     # x2 and x4 were fine-tuned from x3 (5k steps each); their next cycles start from their own files (x2:
-    # 8k steps at 2e-4 on 33x33, then 3k on 66x66; x4: 6k at 2e-4 on 32x32)
+    # 8k steps at 2e-4 on 33x33, then 3k on 66x66; x4: 6k at 2e-4 on 32x32, then 3k on 64x64)
     _srcnn_zoo(2, {"set5": 36.66, "set14": 32.45, "b100": 31.36}, epochs=3, learning_rate="2e-4",
                warm_start="srcnn-9-5-5_x2", patch_size=66),
     # a fourth cosine cycle from the shipped file, on 66x66 patches (the first: 12k steps from He init at 3e-4;
     # the second: 8k at 2e-4; the third: 8k at 1.5e-4, all on 33x33)
     _srcnn_zoo(3, {"set5": 32.75, "set14": 29.28, "b100": 28.41}, epochs=3, learning_rate="1.5e-4",
                warm_start="srcnn-9-5-5_x3", patch_size=66),
-    _srcnn_zoo(4, {"set5": 30.49, "set14": 27.50, "b100": 26.90}, epochs=6, learning_rate="2e-4",
-               warm_start="srcnn-9-5-5_x4"),
+    _srcnn_zoo(4, {"set5": 30.49, "set14": 27.50, "b100": 26.90}, epochs=3, learning_rate="2e-4",
+               warm_start="srcnn-9-5-5_x4", patch_size=64),
     # x3 first, then x2 and x4 fine-tuned from it (15k steps on the 291 images), then each scale's own cycle on
     # T91 alone (see _DATA). x3's third (45k steps, the first on 16x16 LR patches, see _FSRCNN_PATCHES) and
     # fourth (40k) cycles were on the 291 images
@@ -488,13 +488,16 @@ ZOO = {z.name: z for z in [
                 warm_start="fsrcnn_x2", datasets=_T91),
     _fsrcnn_zoo("fsrcnn", 3, {"set5": 33.06, "set14": 29.37, "b100": None}, epochs=4, learning_rate="2e-4",
                 warm_start="fsrcnn_x3", datasets=_T91),
-    _fsrcnn_zoo("fsrcnn", 4, {"set5": 30.72, "set14": 27.61, "b100": 26.98}, warm_start="fsrcnn_x3"),
-    _fsrcnn_zoo("fsrcnn-s", 2, {"set5": 36.58, "set14": 32.28, "b100": None}, warm_start="fsrcnn-s_x3"),
+    _fsrcnn_zoo("fsrcnn", 4, {"set5": 30.72, "set14": 27.61, "b100": 26.98}, epochs=4, learning_rate="2e-4",
+                warm_start="fsrcnn_x4", datasets=_T91),
+    _fsrcnn_zoo("fsrcnn-s", 2, {"set5": 36.58, "set14": 32.28, "b100": None}, epochs=4, learning_rate="2e-4",
+                warm_start="fsrcnn-s_x2", datasets=_T91),
     # a fifth cycle from the shipped file, on T91 alone (the fourth: 60k steps at 5e-4 on the 291 images; the
     # third: 45k steps at 1e-3 on 16x16 patches)
     _fsrcnn_zoo("fsrcnn-s", 3, {"set5": 32.61, "set14": 29.13, "b100": None}, epochs=4, learning_rate="2e-4",
                 warm_start="fsrcnn-s_x3", datasets=_T91),
-    _fsrcnn_zoo("fsrcnn-s", 4, {"set5": 30.11, "set14": 27.19, "b100": None}, warm_start="fsrcnn-s_x3"),
+    _fsrcnn_zoo("fsrcnn-s", 4, {"set5": 30.11, "set14": 27.19, "b100": None}, epochs=4, learning_rate="2e-4",
+                warm_start="fsrcnn-s_x4", datasets=_T91),
     # a seventh CPU-stage cycle from the shipped file (the first: 2k steps at 5e-4 from scratch; the second to
     # sixth: 1.2k, 2.4k, 3.2k, 2.4k and 2.4k steps at 3e-4)
     _lapsrn_zoo(2, {"set5": 37.52, "set14": 32.99, "b100": 31.80}, cpu_stage=True, epochs=3, steps_per_epoch=800,
