@@ -484,10 +484,10 @@ ZOO = {z.name: z for z in [
                warm_start="srcnn-9-5-5_x4", patch_size=64),
     # x3 first, then x2 and x4 fine-tuned from it (15k steps on the 291 images), then each scale's own cycle on
     # T91 alone (see _DATA). x3's third (45k steps, the first on 16x16 LR patches, see _FSRCNN_PATCHES) and
-    # fourth (40k) cycles were on the 291 images
+    # fourth (40k) cycles were on the 291 images, its fifth (4k at 2e-4) and sixth (15k at 3e-4) on T91
     _fsrcnn_zoo("fsrcnn", 2, {"set5": 37.00, "set14": 32.63, "b100": 31.53}, epochs=4, learning_rate="2e-4",
                 warm_start="fsrcnn_x2", datasets=_T91),
-    _fsrcnn_zoo("fsrcnn", 3, {"set5": 33.06, "set14": 29.37, "b100": None}, epochs=4, learning_rate="2e-4",
+    _fsrcnn_zoo("fsrcnn", 3, {"set5": 33.06, "set14": 29.37, "b100": None}, epochs=15, learning_rate="3e-4",
                 warm_start="fsrcnn_x3", datasets=_T91),
     _fsrcnn_zoo("fsrcnn", 4, {"set5": 30.72, "set14": 27.61, "b100": 26.98}, epochs=4, learning_rate="2e-4",
                 warm_start="fsrcnn_x4", datasets=_T91),
