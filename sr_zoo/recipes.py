@@ -463,8 +463,8 @@ ZOO = {z.name: z for z in [
     # Step counts sized to finish within a 2-core CPU session (see each model's manifest entry)
     # x2's target: FSRCNN-s x2's numbers. x2 and x4 first started from the x3 features (x2 after 6k steps:
     # 35.26 dB, against 35.16 after 20k from scratch); their later cycles start from their shipped files, the
-    # last one on T91 alone (see _DATA)
-    _espcn_zoo(2, {"set5": 36.58, "set14": 32.28, "b100": None}, epochs=5, learning_rate="2e-4",
+    # last ones on T91 alone (see _DATA; x2: 5k steps at 2e-4, then 15k at 3e-4; x4: 5k at 2e-4)
+    _espcn_zoo(2, {"set5": 36.58, "set14": 32.28, "b100": None}, epochs=15, learning_rate="3e-4",
                warm_start="espcn_x2", datasets=_T91),
     # a fifth cycle from the shipped file, on T91 alone (see _DATA; the fourth: 5k steps at 2e-4 on T91; the first
     # three, on the 291 images: the lineage)
