@@ -485,13 +485,15 @@ ZOO = {z.name: z for z in [
     # x3 first, then x2 and x4 fine-tuned from it (15k steps on the 291 images), then each scale's own cycle on
     # T91 alone (see _DATA). x3's third (45k steps, the first on 16x16 LR patches, see _FSRCNN_PATCHES) and
     # fourth (40k) cycles were on the 291 images, its fifth (4k at 2e-4) and sixth (15k at 3e-4) on T91
-    _fsrcnn_zoo("fsrcnn", 2, {"set5": 37.00, "set14": 32.63, "b100": 31.53}, epochs=4, learning_rate="2e-4",
+    # fsrcnn_x2: two cycles on T91 (4k steps at 2e-4, then 15k at 3e-4)
+    _fsrcnn_zoo("fsrcnn", 2, {"set5": 37.00, "set14": 32.63, "b100": 31.53}, epochs=15, learning_rate="3e-4",
                 warm_start="fsrcnn_x2", datasets=_T91),
     _fsrcnn_zoo("fsrcnn", 3, {"set5": 33.06, "set14": 29.37, "b100": None}, epochs=15, learning_rate="3e-4",
                 warm_start="fsrcnn_x3", datasets=_T91),
     _fsrcnn_zoo("fsrcnn", 4, {"set5": 30.72, "set14": 27.61, "b100": 26.98}, epochs=4, learning_rate="2e-4",
                 warm_start="fsrcnn_x4", datasets=_T91),
-    _fsrcnn_zoo("fsrcnn-s", 2, {"set5": 36.58, "set14": 32.28, "b100": None}, epochs=4, learning_rate="2e-4",
+    # fsrcnn-s_x2: two cycles on T91 (4k steps at 2e-4, then 15k at 3e-4)
+    _fsrcnn_zoo("fsrcnn-s", 2, {"set5": 36.58, "set14": 32.28, "b100": None}, epochs=15, learning_rate="3e-4",
                 warm_start="fsrcnn-s_x2", datasets=_T91),
     # a sixth cycle from the shipped file, on T91 alone (the fifth: 4k steps at 2e-4 on T91; the fourth: 60k at
     # 5e-4 on the 291 images; the third: 45k at 1e-3 on 16x16 patches)
