@@ -516,8 +516,8 @@ ZOO = {z.name: z for z in [
     # 2k steps at 5e-4, 2.1k at 3e-4; the third to sixth: 1.5k each at 2e-4 without warm-up)
     _edsr_zoo(2, {"set5": 37.99, "set14": 33.57, "b100": 32.16}, cpu_stage=True, epochs=3, steps_per_epoch=500,
               learning_rate="2e-4", warm_start="edsr-baseline_x2", warmup_steps=150),
-    # a seventh CPU-stage cycle from the shipped file (the first: 2.5k steps from edsr-baseline_x2 at 2e-4; the
-    # second to sixth: 1.5k steps each at 2e-4)
+    # an eighth CPU-stage cycle from the shipped file (the first: 2.5k steps from edsr-baseline_x2 at 2e-4; the
+    # second to seventh: 1.5k steps each at 2e-4)
     _edsr_zoo(3, {"set5": 34.37, "set14": 30.28, "b100": 29.09}, cpu_stage=True, epochs=3, steps_per_epoch=500,
               warm_start="edsr-baseline_x3"),
     # an eighth CPU-stage cycle from the shipped file (the first: 2k steps from edsr-baseline_x2 at 2e-4; the
