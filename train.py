@@ -52,7 +52,10 @@ flags.DEFINE_integer("seed", 0, "Random seed (weights and data).")
 flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker", "tpu"], "tf.distribute strategy.")
 flags.DEFINE_string("tpu", None, "TPU address for --strategy=tpu.")
 flags.DEFINE_integer("cpu_devices", None, "Split the CPU into this many logical devices (to try mirrored on a CPU).")
-flags.DEFINE_bool("mixed_precision", False, "float16 (GPU) / bfloat16 (CPU) compute, float32 variables.")
+flags.DEFINE_enum("precision", None, ["auto", "float32", "bfloat16", "float16"],
+                  "Compute precision, variables always float32 (default: the recipe's, auto: bfloat16 on GPUs and on "
+                  "CPUs with AMX / AVX512-BF16 under TensorFlow, float32 elsewhere).")
+flags.DEFINE_bool("mixed_precision", False, "Alias of --precision=bfloat16 (float16 under TensorFlow on a GPU).")
 flags.DEFINE_bool("jit_compile", False, "Compile the train step with XLA (TF) / torch.compile (torch); JAX always uses XLA.")
 flags.DEFINE_integer("checkpoint_every", 500, "Steps between checkpoints (each epoch end writes one too).")
 flags.DEFINE_integer("verbose", 1, "Keras verbosity: 0 silent, 1 progress bar, 2 one line per epoch.")
@@ -60,7 +63,8 @@ flags.DEFINE_bool("dry_run", False, "Check flags, recipe, model, data and run fo
 
 _RECIPE_FLAGS = ("preset", "channels", "lr_patch_size", "batch_size", "loss", "optimizer", "learning_rate",
                  "lr_schedule", "lr_decay_steps", "lr_decay_factor", "min_learning_rate",
-                 "warmup_steps", "reconstruction_lr_multiplier", "epochs", "steps_per_epoch", "degradation", "augment")
+                 "warmup_steps", "reconstruction_lr_multiplier", "epochs", "steps_per_epoch", "degradation", "augment",
+                 "precision")
 
 
 def recipe_from_flags():
@@ -107,6 +111,8 @@ def main(argv):
         if len(argv) > 1:
             raise cli.FlagError(f"unexpected arguments: {' '.join(argv[1:])}")
         recipe = recipe_from_flags()
+        if FLAGS.mixed_precision and FLAGS.precision:
+            raise cli.FlagError("--mixed_precision is an alias of --precision=bfloat16; pass one of the two")
         output_dir = FLAGS.output_dir or default_output_dir(recipe)
         from sr_zoo import training
 

@@ -37,6 +37,7 @@ import keras
 import numpy as np
 
 from sr_zoo import evaluation, losses, metrics, models
+from sr_zoo import precision as precision_lib
 
 CHECKPOINT_DIR = "checkpoints"
 LATEST = "latest.json"
@@ -254,14 +255,19 @@ def save_inference_model(model, path, *, build=None):
     optimizer (``LayerwiseSGD`` included) or precision policy trained it. ``build`` makes a fresh
     float32 copy of the architecture (default: ``keras.models.clone_model``).
     """
+    save_model_atomically(float32_copy(model, build=build), path)
+
+
+def float32_copy(model, *, build=None):
+    """A float32 copy of ``model`` with its weights; ``build`` makes the architecture (default: a clone)."""
     policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy("float32")
     try:
-        clone = build() if build is not None else keras.models.clone_model(model)
+        clone = build() if build is not None else models.with_precision(model, "float32")
     finally:
         keras.config.set_dtype_policy(policy)
     clone.set_weights(model.get_weights())
-    save_model_atomically(clone, path)
+    return clone
 
 
 def read_latest_checkpoint(output_dir):
@@ -304,9 +310,12 @@ class Validation(keras.callbacks.Callback):
     def score(self):
         from sr_zoo import inference
 
+        model = self.model  # scored in float32 (as best.keras is saved), whatever precision trains it
+        if models.precision_of(model) != "float32":
+            model = float32_copy(model, build=self.build_inference_model)
         values, strips = [], []
         for pair in self.pairs:
-            sr = inference.upscale(self.model, pair.lr)
+            sr = inference.upscale(model, pair.lr)
             values.append(metrics.psnr(pair.hr, sr, crop_border=self.scale))
             if len(strips) < 2:
                 strips.append(_strip(evaluation.bicubic(pair.lr, self.scale), sr, pair.hr))
@@ -636,9 +645,17 @@ def validation_pairs(benchmark, scale, data_dir=None, tfds_data_dir=None):
     return pairs
 
 
-def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None, tfds_data_dir=None,
-          strategy="default", tpu=None, mixed_precision=False, jit_compile=False, checkpoint_every=500,
-          verbose=1, dataset_options=None, warm_start=None, restart=False, dry_run=False):
+def train(recipe, output_dir, **kwargs):
+    previous = keras.config.dtype_policy()
+    try:
+        return _train(recipe, output_dir, **kwargs)
+    finally:  # the precision is this run's: the process goes on in the policy it had
+        keras.config.set_dtype_policy(previous)
+
+
+def _train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None, tfds_data_dir=None,
+          strategy="default", tpu=None, precision=None, mixed_precision=False, jit_compile=False,
+          checkpoint_every=500, verbose=1, dataset_options=None, warm_start=None, restart=False, dry_run=False):
     """Trains ``recipe`` into ``output_dir`` (resuming from its last checkpoint); returns :class:`TrainResult`.
 
     Args:
@@ -649,7 +666,9 @@ def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None,
       validation_dir: folder with the benchmark (``../shared/data`` layout; default: found automatically).
       tfds_data_dir: where built TFDS datasets live.
       strategy: ``'default'``, ``'mirrored'``, ``'multi_worker'`` or ``'tpu'``.
-      mixed_precision: float16 (GPU) / bfloat16 (CPU, TPU) compute with float32 variables.
+      precision: ``'auto'``, ``'float32'``, ``'bfloat16'`` or ``'float16'`` compute, variables always
+        float32 (see :mod:`sr_zoo.precision`); default: the recipe's (``'auto'``).
+      mixed_precision: the older switch, kept as an alias: float16 (TF on a GPU) / bfloat16 compute.
       jit_compile: compile the train step with XLA.
       checkpoint_every: steps between checkpoints (each epoch end also writes one).
       dataset_options: extra keyword arguments for :func:`sr_zoo.data.train_dataset`.
@@ -669,11 +688,13 @@ def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None,
 
     dist = make_strategy(strategy, tpu)
     print(f"Strategy: {strategy} ({dist.num_replicas_in_sync} replicas)")
-    if mixed_precision:
-        # TF on a GPU: float16 (with Keras' loss scaling); JAX/torch and CPUs: bfloat16, which needs none.
-        on_gpu = _has_gpu()
-        keras.mixed_precision.set_global_policy(
-            "mixed_float16" if on_gpu and tensorflow_backend() else "mixed_bfloat16")
+    if precision is None:
+        precision = "bfloat16" if mixed_precision and not (_has_gpu() and tensorflow_backend()) else (
+            "float16" if mixed_precision else recipe.precision)
+    compute = precision_lib.resolve(precision)
+    # The global policy too: Keras adds loss scaling under mixed_float16, and layers made later follow it.
+    keras.mixed_precision.set_global_policy(precision_lib.policy(compute))
+    print(f"Precision: {precision_lib.describe(precision)}; variables, checkpoints and best.keras in float32")
     keras.utils.set_random_seed(seed)
 
     def build():
@@ -681,7 +702,7 @@ def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None,
                           **recipe.model_config)
 
     with dist.scope():
-        model = build()
+        model = models.with_precision(build(), compute)  # the image path stays float32 (sr_zoo.models.precision)
         check_recipe(recipe, model, dist.num_replicas_in_sync)
         check_sources(recipe.datasets, tfds_data_dir)
         if not tensorflow_backend():
@@ -803,6 +824,9 @@ def train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None,
     )
 
 
+train.__doc__ = _train.__doc__
+
+
 def _adapt_to_multi_worker(model):
     """Works around two Keras 3 bugs of ``fit`` under MultiWorkerMirroredStrategy (tensorflow/tensorflow#72388).
 
@@ -827,8 +851,8 @@ def _merge(history, new):
         history.setdefault(k, []).extend(v)
 
 
-#: Settings that may differ when a run is resumed: more epochs only extend it.
-RESUMABLE_CHANGES = ("epochs",)
+#: Settings that may differ when a run is resumed: more epochs only extend it; the precision is of the compute only.
+RESUMABLE_CHANGES = ("epochs", "precision")
 
 
 def check_run_config(output_dir, run_config, write=True):

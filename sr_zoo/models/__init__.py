@@ -34,6 +34,7 @@ on loaded models too.
 from sr_zoo.models import edsr, espcn, fsrcnn, lapsrn, layers, srcnn
 from sr_zoo.models.analysis import ModelInfo, describe
 from sr_zoo.models.diagnostics import dead_relu_channels
+from sr_zoo.models.precision import keeps_float32, precision_of, with_precision
 from sr_zoo.models.transfer import transfer_weights
 
 __all__ = [
@@ -44,6 +45,9 @@ __all__ = [
     "receptive_field",
     "reconstruction_layers",
     "transfer_weights",
+    "with_precision",
+    "precision_of",
+    "keeps_float32",
     "ModelInfo",
     "RECONSTRUCTION",
     "CHANNELS",
