@@ -31,6 +31,9 @@ flags.DEFINE_string("save_images", None, "Write SR outputs as PNG and side-by-si
 flags.DEFINE_string("json", "evaluation.json", "Write the numbers (means and per image, with timings) here.")
 flags.DEFINE_bool("per_image", False, "Also print per-image PSNR / SSIM / seconds.")
 flags.DEFINE_integer("tile", None, "Tile size in LR pixels for large images (default: automatic).")
+flags.DEFINE_enum("precision", "float32", ["auto", "float32", "bfloat16", "float16"],
+                  "Models' compute precision (float32: the published tables; auto: what sr_zoo.upscale picks, "
+                  "bfloat16 for EDSR, LapSRN and ESPCN on CPUs with AMX).")
 flags.DEFINE_bool("dry_run", False, "Check the flags, the model and that every dataset/scale loads; measure nothing.")
 
 
@@ -52,8 +55,15 @@ def main(argv):
 
         evaluation.check_benchmarks(datasets)
         methods, scales, label = evaluation.methods_from_flag(
-            FLAGS.model, scales=scales, self_ensemble=FLAGS.self_ensemble, tile=FLAGS.tile
+            FLAGS.model, scales=scales, self_ensemble=FLAGS.self_ensemble, tile=FLAGS.tile, precision=FLAGS.precision
         )
+        from sr_zoo import precision as precision_lib
+
+        precision = precision_lib.describe(FLAGS.precision)
+        if FLAGS.precision == "auto" and precision_lib.resolve("auto") != "float32":
+            from sr_zoo.models.precision import AUTO_BFLOAT16_INFERENCE
+
+            precision += f" for {', '.join(AUTO_BFLOAT16_INFERENCE)}; float32 for the other architectures"
         if FLAGS.dry_run:
             counts = [len(evaluation.load_pairs(d, s, FLAGS.data_dir, FLAGS.tfds_data_dir)) for d in datasets
                       for s in scales]
@@ -65,7 +75,7 @@ def main(argv):
             y_channel=not FLAGS.rgb, crop_border=FLAGS.crop_border, on_image=on_image,
         )
     print(f"Model: {label}")
-    print(evaluation.markdown_table(scores))
+    print(evaluation.markdown_table(scores, precision=None if label == "bicubic (MATLAB)" else precision))
     if FLAGS.per_image:
         print()
         print(evaluation.per_image_table(scores))

@@ -368,8 +368,10 @@ def evaluate(methods, benchmarks, scales, *, data_dir=None, tfds_data_dir=None, 
     return scores
 
 
-def markdown_table(scores):
-    """One row per method, one column per benchmark and scale: ``PSNR / SSIM``, with the protocol in the header."""
+def markdown_table(scores, precision=None):
+    """One row per method, one column per benchmark and scale: ``PSNR / SSIM``, with the protocol in the header.
+
+    ``precision`` (e.g. ``"float32"``): the models' compute precision, added to the protocol line."""
     if not scores:
         return ""
     columns = list(dict.fromkeys((s.benchmark, s.scale) for s in scores))
@@ -380,7 +382,8 @@ def markdown_table(scores):
     crop = "scale" if all(s.crop_border == s.scale for s in scores) else ", ".join(map(str, sorted(crops)))
     header = ["Method"] + [f"{benchmark_label(b)} x{s}" for b, s in columns]
     lines = [
-        f"PSNR (dB) / SSIM, {channel} channel{'s' if channel == 'RGB' else ''}, crop = {crop} pixels",
+        f"PSNR (dB) / SSIM, {channel} channel{'s' if channel == 'RGB' else ''}, crop = {crop} pixels"
+        + (f", models in {precision}" if precision else ""),
         "",
         "| " + " | ".join(header) + " |",
         "|" + "|".join(["---"] + [":---:"] * len(columns)) + "|",
@@ -450,8 +453,11 @@ def self_ensemble(upscale_fn):
     return ensembled
 
 
-def model_upscaler(model, *, tile=None):
-    """``fn(lr_uint8, scale) -> sr_uint8`` running a zoo model through :func:`sr_zoo.upscale`."""
+def model_upscaler(model, *, tile=None, precision="float32"):
+    """``fn(lr_uint8, scale) -> sr_uint8`` running a zoo model through :func:`sr_zoo.upscale`.
+
+    ``precision`` defaults to float32, the precision of published tables (``"auto"``: the fastest one
+    :func:`sr_zoo.upscale` picks, see :mod:`sr_zoo.precision`)."""
     from sr_zoo import inference, models
 
     model_scale = models.describe(model).scale
@@ -459,7 +465,7 @@ def model_upscaler(model, *, tile=None):
     def fn(lr, scale):
         if scale != model_scale:
             raise ValueError(f"the model upscales x{model_scale}, not x{scale}; pass --scales={model_scale}")
-        return inference.upscale(model, lr, tile=tile)
+        return inference.upscale(model, lr, tile=tile, precision=precision)
 
     fn.scale = model_scale
     return fn, model_scale
@@ -497,7 +503,7 @@ def _method_names(specs):
     return list(specs)  # a pretrained name beside a file of that name: the specs as given
 
 
-def methods_from_flag(spec, *, scales=None, self_ensemble=False, tile=None):
+def methods_from_flag(spec, *, scales=None, self_ensemble=False, tile=None, precision="float32"):
     """Turns ``--model`` into the methods to compare (bicubic first), the scales and a label.
 
     ``spec`` is ``bicubic``, a ``.keras`` path or a pretrained name, or several of them separated by
@@ -512,7 +518,7 @@ def methods_from_flag(spec, *, scales=None, self_ensemble=False, tile=None):
     labels, model_scales = [], []
     for one, name in zip(models_, _method_names(models_)):
         model, label = load_model(one)
-        fn, model_scale = model_upscaler(model, tile=tile)
+        fn, model_scale = model_upscaler(model, tile=tile, precision=precision)
         if self_ensemble:
             fn_e = globals()["self_ensemble"](fn)
             fn_e.scale = model_scale

@@ -365,7 +365,7 @@ def figure(out_path, names=None, crop=96, zoom=2, data_dir=None):
     for r, (scale, (benchmark, image, (top, left))) in enumerate(rows):
         pair = next(p for p in evaluation.load_pairs(benchmark, scale, data_dir) if p.name == image)
         columns = [(f"bicubic x{scale}", evaluation.bicubic(pair.lr, scale))]
-        columns += [(n, inference.upscale(m, pair.lr)) for n, m in models_by_scale[scale]]
+        columns += [(n, inference.upscale(m, pair.lr, precision="float32")) for n, m in models_by_scale[scale]]
         columns.append((f"HR ({benchmark} {image})", pair.hr))
         y0 = r * (tile + label_h)
         hr = np.atleast_3d(pair.hr)[top: top + crop, left: left + crop]

@@ -315,7 +315,7 @@ class Validation(keras.callbacks.Callback):
             model = float32_copy(model, build=self.build_inference_model)
         values, strips = [], []
         for pair in self.pairs:
-            sr = inference.upscale(model, pair.lr)
+            sr = inference.upscale(model, pair.lr, precision="float32")
             values.append(metrics.psnr(pair.hr, sr, crop_border=self.scale))
             if len(strips) < 2:
                 strips.append(_strip(evaluation.bicubic(pair.lr, self.scale), sr, pair.hr))

@@ -33,7 +33,10 @@ def _parser():
     p.add_argument("output", help="image file, folder, or video file")
     p.add_argument("--model", required=True, help="pretrained model name or .keras file")
     p.add_argument("--tile", type=int, help="tile size in LR pixels (default: automatic)")
-    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files (never the input)")
+    p.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
+                   help="compute precision (default: auto, bfloat16 for EDSR, LapSRN and ESPCN on CPUs with AMX or "
+                        "AVX512-BF16 and on GPUs, float32 otherwise; the image path stays float32)")
     video = p.add_argument_group("video")
     video.add_argument("--codec", default="libx264", help="FFmpeg encoder (default: libx264, H.264; libx264rgb with --crf=0 is lossless RGB)")
     video.add_argument("--crf", type=int, default=18, help="quality for x264/x265/VPx encoders, lower is better, 0 is lossless (default: 18)")
@@ -51,6 +54,7 @@ def _main(argv):
         raise CliError(f"--tile must be a positive number of LR pixels, got {args.tile}")
     if not source.exists():
         raise CliError(f"input not found: {source}")
+    _refuse_output_over_input(source, target)
     is_video = source.is_file() and source.suffix.lower() in VIDEO_SUFFIXES
     if is_video:
         if target.suffix.lower() not in VIDEO_SUFFIXES:
@@ -75,7 +79,7 @@ def _main(argv):
         try:
             stats = video.upscale_video(
                 model, source, target, codec=args.codec, crf=args.crf, batch_size=args.batch_size,
-                overwrite=args.overwrite, tile=args.tile,
+                overwrite=args.overwrite, tile=args.tile, precision=args.precision,
             )
         except ValueError as e:
             raise CliError(str(e)) from None
@@ -83,7 +87,7 @@ def _main(argv):
         return
     if source.is_file():
         try:
-            _one(model, source, target, args.tile)
+            _one(model, source, target, args.tile, args.precision)
         except ValueError as e:
             raise CliError(str(e)) from None
         print(f"{source} -> {target} ({label})")
@@ -98,7 +102,7 @@ def _main(argv):
         out = target / (path.stem + ".png")
         if not out.exists() or args.overwrite:
             try:
-                _one(model, path, out, args.tile)
+                _one(model, path, out, args.tile, args.precision)
             except ValueError as e:  # unreadable or unsupported image: report, keep going
                 failed.append(str(e))
         bar.update(i + 1)
@@ -109,14 +113,28 @@ def _main(argv):
         sys.exit(1)
 
 
-def _one(model, source, target, tile):
+def _refuse_output_over_input(source, target):
+    """An output that is its input, or lies inside an input folder, is refused whatever ``--overwrite`` says.
+
+    Paths are compared after resolving symlinks and ``..``, so other spellings of the same file count.
+    """
+    from sr_zoo.deploy.cli import CliError
+
+    src, dst = source.resolve(), target.resolve()
+    if dst == src or (target.exists() and os.path.samefile(source, target)):
+        raise CliError(f"output {target} is the input {source}; choose another output (the input is never replaced)")
+    if source.is_dir() and src in dst.parents:
+        raise CliError(f"output {target} is inside the input folder {source}; choose a folder outside it")
+
+
+def _one(model, source, target, tile, precision="auto"):
     from PIL import Image
 
     from sr_zoo import inference
 
     image = _read(source)
     try:
-        sr = inference.upscale(model, image, tile=tile)
+        sr = inference.upscale(model, image, tile=tile, precision=precision)
     except ValueError as e:
         raise ValueError(f"{source}: {e}") from None
     target.parent.mkdir(parents=True, exist_ok=True)

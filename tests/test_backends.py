@@ -86,7 +86,7 @@ TRAIN = textwrap.dedent(
     report["perceptual"] = float(vgg(hr_u8 / 255.0, sr_u8 / 255.0))
     import sr_zoo.pretrained
     image = rng.integers(0, 256, (20, 24, 4), dtype=np.uint8)  # RGBA: Y model, bicubic chroma and alpha
-    np.save(f"{out}/upscaled.npy", sr_zoo.upscale(sr_zoo.pretrained.load("espcn_x3"), image, tile=9))
+    np.save(f"{out}/upscaled.npy", sr_zoo.upscale(sr_zoo.pretrained.load("espcn_x3"), image, tile=9, precision="float32"))
     np.save(f"{out}/image.npy", image)
     report["tensorflow_modules"] = sorted(m for m, v in sys.modules.items() if m.startswith("tensorflow") and v)
     try:
@@ -134,7 +134,7 @@ def test_every_architecture_trains_without_tensorflow_and_loads_under_tensorflow
         y = y[-1] if isinstance(y, list) else y
         np.testing.assert_allclose(np.asarray(y), io["y"], atol=1e-5, err_msg=f"{stem} ({backend} -> tensorflow)")
     # upscale (validation's path) without TensorFlow: numpy colour steps, the backend's model call.
-    expected = sr_zoo.upscale(sr_zoo.pretrained.load("espcn_x3"), np.load(tmp_path / "image.npy"))
+    expected = sr_zoo.upscale(sr_zoo.pretrained.load("espcn_x3"), np.load(tmp_path / "image.npy"), precision="float32")
     got = np.load(tmp_path / "upscaled.npy")
     assert got.shape == expected.shape == (60, 72, 4)
     np.testing.assert_array_equal(got[..., 3], expected[..., 3])  # alpha: MATLAB bicubic, exact

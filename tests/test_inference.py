@@ -70,7 +70,7 @@ def test_fast_bicubic_upscale_is_bit_identical_to_imresize(shape, scale):
 
 def test_rgb_through_a_y_model_follows_the_matlab_pipeline(espcn):
     image = rgb_image(13, 11)
-    got = sr_zoo.upscale(espcn, image)
+    got = sr_zoo.upscale(espcn, image, precision="float32")
     ycbcr = sr_zoo.rgb_to_ycbcr(image)
     y = espcn(ycbcr[None, ..., :1].astype(np.float32) / 255.0).numpy()[0]
     cbcr = sr_zoo.imresize(ycbcr[..., 1:], 3)
@@ -83,8 +83,8 @@ def test_rgb_through_a_y_model_follows_the_matlab_pipeline(espcn):
 def test_grey_goes_through_a_y_model_directly_and_keeps_its_layout(espcn):
     grey = rgb_image(8, 10, channels=1)
     expected = to_uint8(espcn(grey[None].astype(np.float32) / 255.0).numpy()[0])
-    assert_nearly_equal_uint8(sr_zoo.upscale(espcn, grey, jit_compile=False), expected)
-    flat = sr_zoo.upscale(espcn, grey[..., 0], jit_compile=False)
+    assert_nearly_equal_uint8(sr_zoo.upscale(espcn, grey, jit_compile=False, precision="float32"), expected)
+    flat = sr_zoo.upscale(espcn, grey[..., 0], jit_compile=False, precision="float32")
     assert flat.shape == (24, 30)
     assert_nearly_equal_uint8(flat, expected[..., 0])
 
@@ -92,27 +92,27 @@ def test_grey_goes_through_a_y_model_directly_and_keeps_its_layout(espcn):
 def test_rgb_model_runs_on_rgb_and_grey_is_replicated(rgb_model):
     image = rgb_image(9, 7)
     expected = to_uint8(rgb_model(image[None].astype(np.float32) / 255.0).numpy()[0])
-    assert_nearly_equal_uint8(sr_zoo.upscale(rgb_model, image, jit_compile=False), expected)
+    assert_nearly_equal_uint8(sr_zoo.upscale(rgb_model, image, jit_compile=False, precision="float32"), expected)
     grey = image[..., :1]
     sr = rgb_model(np.repeat(grey[None], 3, -1).astype(np.float32) / 255.0).numpy()[0]
-    assert_nearly_equal_uint8(sr_zoo.upscale(rgb_model, grey[..., 0], jit_compile=False), to_uint8(sr.mean(-1)))
+    assert_nearly_equal_uint8(sr_zoo.upscale(rgb_model, grey[..., 0], jit_compile=False, precision="float32"), to_uint8(sr.mean(-1)))
 
 
 @pytest.mark.parametrize("channels", [2, 4])
 def test_alpha_is_upscaled_with_matlab_bicubic(espcn, rgb_model, channels):
     image = rgb_image(10, 6, seed=3, channels=channels)
     for model, s in ((espcn, 3), (rgb_model, 2)):
-        out = sr_zoo.upscale(model, image, jit_compile=False)
+        out = sr_zoo.upscale(model, image, jit_compile=False, precision="float32")
         assert out.shape == (10 * s, 6 * s, channels)
         np.testing.assert_array_equal(out[..., -1], sr_zoo.imresize(image[..., -1], s))
-        np.testing.assert_array_equal(out[..., :-1], sr_zoo.upscale(model, image[..., :-1], jit_compile=False))
+        np.testing.assert_array_equal(out[..., :-1], sr_zoo.upscale(model, image[..., :-1], jit_compile=False, precision="float32"))
 
 
 def test_lapsrn_upscale_uses_the_last_level():
     model = seeded("lapsrn", scale=4, depth=1)
     grey = rgb_image(7, 5, channels=1)
     expected = to_uint8(model(grey[None].astype(np.float32) / 255.0)[-1].numpy()[0])
-    assert_nearly_equal_uint8(sr_zoo.upscale(model, grey, jit_compile=False), expected)
+    assert_nearly_equal_uint8(sr_zoo.upscale(model, grey, jit_compile=False, precision="float32"), expected)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -133,8 +133,8 @@ def test_tiles_stitch_to_the_whole_image_result(name, kwargs):
     model = seeded(name, **kwargs)
     info = models.describe(model)
     lr = np.random.default_rng(5).random((29, 23, info.channels), dtype=np.float32)
-    whole = inference.predict(model, lr, jit_compile=False)
-    tiled = inference.predict(model, lr, tile=(7, 10), jit_compile=False)
+    whole = inference.predict(model, lr, jit_compile=False, precision="float32")
+    tiled = inference.predict(model, lr, tile=(7, 10), jit_compile=False, precision="float32")
     np.testing.assert_allclose(tiled, whole, atol=1e-5)
     # The halo is needed: one LR pixel less of context shows at the seams.
     entry = inference._entry(model)
@@ -145,32 +145,32 @@ def test_tiles_stitch_to_the_whole_image_result(name, kwargs):
 def test_tiled_upscale_matches_whole_image_upscale(espcn, rgb_model):
     image = rgb_image(26, 19, seed=6)
     for model in (espcn, rgb_model):
-        whole = sr_zoo.upscale(model, image)  # the default (fast) path
-        assert_nearly_equal_uint8(sr_zoo.upscale(model, image, tile=8), whole)
-        assert_nearly_equal_uint8(sr_zoo.upscale(model, image, tile=(5, 13), overlap=12, jit_compile=False), whole)
+        whole = sr_zoo.upscale(model, image, precision="float32")  # the default (fast) path
+        assert_nearly_equal_uint8(sr_zoo.upscale(model, image, tile=8, precision="float32"), whole)
+        assert_nearly_equal_uint8(sr_zoo.upscale(model, image, tile=(5, 13), overlap=12, jit_compile=False, precision="float32"), whole)
 
 
 def test_large_images_are_tiled_automatically(monkeypatch, espcn):
     image = rgb_image(40, 30, seed=7)
-    whole = sr_zoo.upscale(espcn, image, jit_compile=False)
+    whole = sr_zoo.upscale(espcn, image, jit_compile=False, precision="float32")
     calls = []
     original = inference._predict_tiled
     monkeypatch.setattr(inference, "_predict_tiled", lambda *a: calls.append(a[2]) or original(*a))
     monkeypatch.setattr(inference, "MEMORY_BUDGET", 64 * 12 * 24 * 24)  # room for ~24x24 LR pixels
-    tiled = sr_zoo.upscale(espcn, image, jit_compile=False)
+    tiled = sr_zoo.upscale(espcn, image, jit_compile=False, precision="float32")
     assert calls and calls[0][0] < 40
     assert_nearly_equal_uint8(tiled, whole)
 
 
 def test_compilation_modes_agree(espcn):
     image = rgb_image(12, 14, seed=8)
-    auto = sr_zoo.upscale(espcn, image)
-    assert_nearly_equal_uint8(sr_zoo.upscale(espcn, image, jit_compile=True), auto)
-    assert_nearly_equal_uint8(sr_zoo.upscale(espcn, image, jit_compile=False), auto)
+    auto = sr_zoo.upscale(espcn, image, precision="float32")
+    assert_nearly_equal_uint8(sr_zoo.upscale(espcn, image, jit_compile=True, precision="float32"), auto)
+    assert_nearly_equal_uint8(sr_zoo.upscale(espcn, image, jit_compile=False, precision="float32"), auto)
     # Compiled programs are cached per image shape.
     entry = inference._entry(espcn)
     before = len(entry.functions)
-    sr_zoo.upscale(espcn, rgb_image(12, 14, seed=9))
+    sr_zoo.upscale(espcn, rgb_image(12, 14, seed=9), precision="float32")
     assert len(entry.functions) == before
 
 
@@ -181,13 +181,13 @@ def test_compilation_modes_agree(espcn):
 @pytest.mark.parametrize("shape", [(1, 1, 3), (2, 3, 3), (1, 5), (3, 2, 4)])
 def test_inputs_smaller_than_the_receptive_field_work(espcn, shape):
     image = np.random.default_rng(9).integers(0, 256, shape, dtype=np.uint8)
-    out = sr_zoo.upscale(espcn, image, jit_compile=False)
+    out = sr_zoo.upscale(espcn, image, jit_compile=False, precision="float32")
     assert out.shape == (shape[0] * 3, shape[1] * 3) + shape[2:]
     if len(shape) == 2:
         expected = to_uint8(espcn(image[None, ..., None].astype(np.float32) / 255.0).numpy()[0, ..., 0])
         assert_nearly_equal_uint8(out, expected, max_fraction=0.1)
     # Tiles larger than such an image are clamped to it.
-    np.testing.assert_array_equal(sr_zoo.upscale(espcn, image, tile=64, jit_compile=False), out)
+    np.testing.assert_array_equal(sr_zoo.upscale(espcn, image, tile=64, jit_compile=False, precision="float32"), out)
 
 
 @pytest.mark.parametrize(
@@ -206,15 +206,15 @@ def test_inputs_smaller_than_the_receptive_field_work(espcn, shape):
 )
 def test_bad_inputs_raise_clear_value_errors(espcn, image, kwargs, message):
     with pytest.raises(ValueError) as err:
-        sr_zoo.upscale(espcn, image, **kwargs)
+        sr_zoo.upscale(espcn, image, **kwargs, precision="float32")
     assert message in str(err.value)
 
 
 def test_bad_models_and_float_inputs_are_refused(espcn):
     with pytest.raises(ValueError, match="must be a keras.Model"):
-        sr_zoo.upscale("espcn", np.zeros((4, 4, 3), np.uint8))
+        sr_zoo.upscale("espcn", np.zeros((4, 4, 3), np.uint8), precision="float32")
     with pytest.raises(ValueError, match=r"expected an HxWx1 float image"):
-        inference.predict(espcn, np.zeros((4, 4, 3), np.float32))
+        inference.predict(espcn, np.zeros((4, 4, 3), np.float32), precision="float32")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -229,7 +229,7 @@ def test_model_input_and_output_conversions_reproduce_upscale(espcn, rgb_model, 
         x = inference.to_model_input(image, c)
         assert x.dtype == np.float32 and x.shape == (12, 9, c)
         out = inference.from_model_output(model(x[None]).numpy()[0], image, s)
-        assert_nearly_equal_uint8(out, sr_zoo.upscale(model, image, jit_compile=False))
+        assert_nearly_equal_uint8(out, sr_zoo.upscale(model, image, jit_compile=False, precision="float32"))
 
 
 def test_model_output_conversion_refuses_a_mismatched_output():

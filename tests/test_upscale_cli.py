@@ -113,3 +113,26 @@ def test_help_exits_0_and_no_tensorflow_startup_lines(tmp_path):
     assert quiet.returncode == 0, quiet.stderr[-2000:]
     assert quiet.stderr == "", quiet.stderr[-2000:]  # no oneDNN/CUDA/absl/XLA lines, no retracing warnings
     assert quiet.stdout.startswith(f"{tmp_path / 'a.png'} -> ")
+
+
+def test_an_output_that_is_its_input_is_refused(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    image = np.random.default_rng(3).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    Image.fromarray(image).save(photos / "a.png")
+    before = (photos / "a.png").read_bytes()
+    (tmp_path / "link.png").symlink_to(photos / "a.png")
+    cases = [
+        (photos / "a.png", photos / "a.png", "is the input"),
+        (photos / "a.png", photos / ".." / "photos" / "a.png", "is the input"),  # another spelling
+        (photos / "a.png", tmp_path / "link.png", "is the input"),  # a symlink to it
+        (photos, photos, "is the input"),
+        (photos, photos / "x2", "inside the input folder"),
+    ]
+    for source, target, message in cases:
+        run = subprocess.run(
+            [sys.executable, "-m", "sr_zoo.upscale", "--model=espcn_x2", "--overwrite", str(source), str(target)],
+            cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+        assert run.returncode != 0 and message in run.stderr, (source, target, run.stderr[-1000:])
+        assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert (photos / "a.png").read_bytes() == before and sorted(p.name for p in photos.iterdir()) == ["a.png"]

@@ -30,7 +30,8 @@ _YUV420_CODECS = ("libx264", "h264", "libx265", "hevc", "mpeg4", "libvpx", "libv
 _RGB_FORMATS = ("rgb24", "bgr24", "gbrp", "bgr0", "rgb0")
 
 
-def upscale_video(model, source, target, *, codec="libx264", crf=18, batch_size=4, overwrite=False, tile=None, progress=True):
+def upscale_video(model, source, target, *, codec="libx264", crf=18, batch_size=4, overwrite=False, tile=None, progress=True,
+                  precision="auto"):
     """Super-resolves the video ``source`` into ``target`` with a zoo model.
 
     Args:
@@ -43,6 +44,7 @@ def upscale_video(model, source, target, *, codec="libx264", crf=18, batch_size=
       overwrite: replace an existing ``target``.
       tile: as for :func:`sr_zoo.upscale` (forces tiling, one frame per call).
       progress: show a progress bar with frames/s and ETA on stderr.
+      precision: as for :func:`sr_zoo.upscale` (``'auto'``: bfloat16 where it is faster and as good).
 
     Returns:
       dict with ``frames``, ``seconds``, ``frames_per_second``, ``size`` (output width, height) and ``audio`` (copied or not).
@@ -94,7 +96,7 @@ def _transcode(model, inp, source, tmp, codec, crf, batch_size, tile, progress):
     vin = inp.streams.video[0]
     vin.thread_type = "AUTO"  # frame/slice-threaded decoding
     ain = inp.streams.audio[0] if inp.streams.audio else None
-    upscaler = FrameUpscaler(model, batch_size=batch_size, tile=tile)
+    upscaler = FrameUpscaler(model, batch_size=batch_size, tile=tile, precision=precision)
     s = upscaler.scale
     rate = vin.average_rate or vin.guessed_rate or 25
     total = vin.frames or (int(round(float(inp.duration / av.time_base * rate))) if inp.duration else None)
@@ -199,10 +201,11 @@ class FrameUpscaler:
     >>> hr = up(frames_uint8)     # (4, 360, 640, 3) -> (4, 1080, 1920, 3) for x3
     """
 
-    def __init__(self, model, *, batch_size=4, tile=None, jit_compile="auto"):
+    def __init__(self, model, *, batch_size=4, tile=None, jit_compile="auto", precision="auto"):
         from sr_zoo import inference
 
-        self.model, self.tile, self.jit_compile = model, tile, jit_compile
+        model = inference.in_precision(model, precision)  # the copy sr_zoo.upscale would run
+        self.model, self.tile, self.jit_compile, self.precision = model, tile, jit_compile, precision
         self.entry = inference._entry(model)  # the per-model cache sr_zoo.upscale uses
         self.scale = self.entry.info.scale
         self.batch_size = int(batch_size)
@@ -216,7 +219,8 @@ class FrameUpscaler:
         info = self.entry.info
         per_frame = frames.shape[1] * frames.shape[2] * info.peak_per_lr_pixel * 4 * inference._LIVE_FACTOR
         if self.tile is not None or per_frame > inference.MEMORY_BUDGET:
-            return np.stack([inference.upscale(self.model, f, tile=self.tile, jit_compile=self.jit_compile) for f in frames])
+            return np.stack([inference.upscale(self.model, f, tile=self.tile, jit_compile=self.jit_compile,
+                                               precision=self.precision) for f in frames])
         batch = max(1, min(self.batch_size, int(inference.MEMORY_BUDGET // per_frame)))
         return np.concatenate([self._batch(frames[i : i + batch], batch) for i in range(0, len(frames), batch)])
 

@@ -31,6 +31,30 @@ FLOAT32_LAYERS = (
 _FLOAT32 = re.compile("|".join(f"(?:{p})" for p in FLOAT32_LAYERS))
 
 
+#: Architectures that ``precision="auto"`` runs in bfloat16 at inference where the hardware has it; measured
+#: by ``benchmarks/bench_precision.py`` on every shipped model (Set5 within 0.02 dB of float32, and faster).
+#: SRCNN and FSRCNN stay float32: bfloat16 cost them 0.033 and 0.024 dB on Set5 (srcnn-9-5-5_x3, fsrcnn_x3).
+AUTO_BFLOAT16_INFERENCE = ("edsr", "lapsrn", "espcn")
+
+
+def architecture(model):
+    """``"edsr"``, ``"espcn"``, ... from a zoo model's name (``"edsr_b16_f64_x2"``), or ``None``."""
+    prefix = model.name.split("_")[0].lower()
+    return prefix if prefix in ("srcnn", "espcn", "fsrcnn", "lapsrn", "edsr") else None
+
+
+def inference_precision(model, precision="auto"):
+    """The precision :func:`sr_zoo.upscale` runs ``model`` in: ``"auto"`` is the hardware's choice
+    (:func:`sr_zoo.precision.resolve`) for the architectures in :data:`AUTO_BFLOAT16_INFERENCE`, and
+    float32 for the others (and for models of unknown architecture)."""
+    if precision != "auto":
+        return precision_lib.resolve(precision)
+    resolved = precision_lib.resolve("auto")
+    if resolved == "bfloat16" and architecture(model) not in AUTO_BFLOAT16_INFERENCE:
+        return "float32"
+    return resolved
+
+
 def keeps_float32(layer_name):
     """Whether :func:`with_precision` keeps the layer called ``layer_name`` in float32."""
     return bool(_FLOAT32.fullmatch(layer_name))
@@ -77,4 +101,5 @@ def with_precision(model, precision):
     return clone
 
 
-__all__ = ["FLOAT32_LAYERS", "keeps_float32", "precision_of", "with_precision"]
+__all__ = ["FLOAT32_LAYERS", "AUTO_BFLOAT16_INFERENCE", "architecture", "inference_precision", "keeps_float32",
+           "precision_of", "with_precision"]
