@@ -14,6 +14,7 @@ or ``LR_bicubic/X4/``; the DIV2KRK archive's ``gt/`` + ``lr_x4/`` too).
 """
 
 import os
+import pathlib
 
 from absl import flags
 
@@ -28,7 +29,10 @@ flags.DEFINE_bool("self_ensemble", False, "Average the 8 flips/rotations (EDSR+ 
 flags.DEFINE_bool("rgb", False, "Measure on RGB instead of Y (the DIV2K convention).")
 flags.DEFINE_integer("crop_border", None, "Pixels shaved from each side (default: the scale).")
 flags.DEFINE_string("save_images", None, "Write SR outputs as PNG and side-by-side crops (bicubic / SR / HR) here.")
-flags.DEFINE_string("json", "evaluation.json", "Write the numbers (means and per image, with timings) here.")
+flags.DEFINE_string("json", "evaluation.json", "Write the numbers (means and per image, with timings) here; "
+                    "'' writes none.")
+flags.DEFINE_bool("overwrite", False, "Replace a --json file that holds another run's results (another model, "
+                  "datasets or scales); the same run's file is always replaced.")
 flags.DEFINE_bool("per_image", False, "Also print per-image PSNR / SSIM / seconds.")
 flags.DEFINE_integer("tile", None, "Tile size in LR pixels for large images (default: automatic).")
 flags.DEFINE_enum("precision", "float32", ["auto", "float32", "bfloat16", "float16"],
@@ -64,6 +68,8 @@ def main(argv):
             from sr_zoo.models.precision import AUTO_BFLOAT16_INFERENCE
 
             precision += f" for {', '.join(AUTO_BFLOAT16_INFERENCE)}; float32 for the other architectures"
+        if FLAGS.json:  # before the work, not after it
+            check_json_target(FLAGS.json, list(methods), datasets, scales, FLAGS.overwrite)
         if FLAGS.dry_run:
             counts = [len(evaluation.load_pairs(d, s, FLAGS.data_dir, FLAGS.tfds_data_dir)) for d in datasets
                       for s in scales]
@@ -80,10 +86,38 @@ def main(argv):
         print()
         print(evaluation.per_image_table(scores))
     if FLAGS.json:
-        evaluation.to_json(scores, FLAGS.json)
-        print(f"\nWrote {FLAGS.json}")
+        evaluation.to_json(scores, FLAGS.json)  # a temporary file, then os.replace: never half a file
+        print(f"\nWrote {os.path.abspath(FLAGS.json)}")
     if on_image is not None:
         print(f"Wrote images to {FLAGS.save_images}")
+
+
+def _run_of(methods, datasets, scales):
+    return {"methods": sorted(methods), "datasets": sorted(datasets), "scales": sorted(scales)}
+
+
+def check_json_target(path, methods, datasets, scales, overwrite=False):
+    """Refuses (``cli.FlagError``) a ``--json`` path that cannot be written, or whose file holds another
+    run's results (another model, datasets or scales) unless ``overwrite``; before any work is done."""
+    import json
+
+    from sr_zoo import cli
+
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path) or not os.path.isdir(folder):
+        raise cli.FlagError(f"--json={path}: " + ("is a folder" if os.path.isdir(path) else f"no folder {folder}"))
+    if overwrite or not os.path.exists(path):
+        return
+    try:
+        scores = json.loads(pathlib.Path(path).read_text())
+        theirs = _run_of(*({s[key] for s in scores} for key in ("method", "benchmark", "scale")))
+    except (OSError, ValueError, TypeError, KeyError):  # not evaluate.py's list of scores
+        raise cli.FlagError(f"--json={path} exists and holds no evaluate.py results; pass --overwrite to "
+                            f"replace it, or another --json") from None
+    if theirs != _run_of(methods, datasets, scales):
+        held = "; ".join(f"{key} {', '.join(map(str, values))}" for key, values in theirs.items())
+        raise cli.FlagError(f"--json={path} holds another run's results ({held}); pass --overwrite to replace "
+                            f"it, or another --json")
 
 
 def evaluation_is_folder(name):

@@ -10,6 +10,10 @@ saved as <output_dir>/best.keras.
 
 Any Keras backend: KERAS_BACKEND=jax (or torch) trains from image folders
 (--datasets=<folder>,...) without TensorFlow; its best.keras loads under TensorFlow.
+
+Several GPUs: --strategy=data_parallel under JAX (every device; multi-host with the
+KERAS_DISTRIBUTION_* variables of keras.distribution.initialize), --strategy=mirrored
+or multi_worker (TF_CONFIG) under TensorFlow.
 """
 
 import os
@@ -49,7 +53,11 @@ flags.DEFINE_string("validation", "set5", "Benchmark validated on after each epo
 flags.DEFINE_string("validation_dir", None, "Folder holding the benchmark (default: $SR_ZOO_DATA or ../shared/data).")
 flags.DEFINE_string("tfds_data_dir", None, "Where built TFDS datasets live (default: ~/tensorflow_datasets).")
 flags.DEFINE_integer("seed", 0, "Random seed (weights and data).")
-flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker", "tpu"], "tf.distribute strategy.")
+flags.DEFINE_enum("strategy", "default", ["default", "data_parallel", "mirrored", "multi_worker", "tpu"],
+                  "Devices to train on. JAX: data_parallel (keras.distribution.DataParallel over every GPU/TPU; "
+                  "across hosts with KERAS_DISTRIBUTION_JOB_ADDRESSES, _NUM_PROCESSES, _PROCESS_ID). "
+                  "TensorFlow: mirrored (every GPU), multi_worker (TF_CONFIG) or tpu (tf.distribute). "
+                  "--batch_size is the global batch.")
 flags.DEFINE_string("tpu", None, "TPU address for --strategy=tpu.")
 flags.DEFINE_integer("cpu_devices", None, "Split the CPU into this many logical devices (to try mirrored on a CPU).")
 flags.DEFINE_enum("precision", None, ["auto", "float32", "bfloat16", "float16"],

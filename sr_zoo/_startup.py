@@ -91,6 +91,26 @@ def quiet_tensorflow_import():
         os.close(null)
 
 
+def choose_backend_without_tensorflow():
+    """With no ``KERAS_BACKEND`` set and no TensorFlow installed, Keras would fail on import: pick the
+    first installed of JAX and PyTorch instead (``upscale``, ``evaluate`` and JAX/torch training
+    need no TensorFlow; what does, the tf.data pipelines and TFDS, says so in one line)."""
+    import importlib.util
+
+    if "KERAS_BACKEND" in os.environ or "keras" in sys.modules:
+        return
+    try:
+        if importlib.util.find_spec("tensorflow") is not None:
+            return
+    except (ImportError, ValueError):  # sys.modules["tensorflow"] = None, as the tests block it
+        pass
+    for backend, module in (("jax", "jax"), ("torch", "torch")):
+        if importlib.util.find_spec(module) is not None:
+            os.environ["KERAS_BACKEND"] = backend
+            return
+
+
+choose_backend_without_tensorflow()
 if _tool_command():
     begin()
 quiet_tensorflow_import()

@@ -1,8 +1,18 @@
-"""What ``train.py`` and ``evaluate.py`` share as command-line tools: one-line errors, flag checks, ``--help``.
+"""What the five command-line tools share: one exit-code convention, one-line errors, flag checks, ``--help``.
 
-Every mistake ends in one line on stderr naming the flag or file, and a non-zero exit
-code; ``--help`` prints the tool's usage and exits 0. ``SR_ZOO_DEBUG=1`` shows full
-tracebacks instead.
+``train.py``, ``evaluate.py`` and ``python -m sr_zoo.pretrained`` use this module directly;
+``python -m sr_zoo.upscale`` and ``python -m sr_zoo.export`` through :mod:`sr_zoo.deploy.cli`. All of them:
+
+========  ====================================================================================
+exit 0    done; ``--help`` prints the tool's usage and exits 0
+exit 2    usage error: a bad flag or argument, an input file or folder the user named that is
+          missing or unusable; stderr: ``<tool>: error: <message> (see --help)``
+exit 1    failure while running: training stopped (NaN loss, another run in the folder), a
+          conversion failed, a shipped weights file is corrupt; ``<tool>: error: <message>``
+exit 130  interrupted (Ctrl-C); ``<tool>: error: interrupted``
+========  ====================================================================================
+
+The message is always one line. ``SR_ZOO_DEBUG=1`` shows full tracebacks instead.
 
 >>> from sr_zoo import cli
 >>> cli.run(main, __doc__)          # instead of absl's app.run(main)
@@ -13,21 +23,37 @@ import os
 import sys
 
 HELP_FLAGS = ("--help", "-h", "-?", "--helpshort", "--helpfull")
+USAGE_ERROR, FAILURE, INTERRUPTED = 2, 1, 130
 
 
-class FlagError(ValueError):
+class UsageError(ValueError):
+    """The user asked for something that cannot work (flag, argument, input path): exit 2."""
+
+
+class FlagError(UsageError):
     """A flag's value is wrong; the message names the flag."""
 
 
-def fail(tool, message, code=2, hint=True):
-    """Prints ``tool: error: message`` (one line) and exits with ``code``."""
+class Failure(RuntimeError):
+    """The work itself failed (a conversion, a corrupt shipped file): exit 1."""
+
+
+def fail(tool, message, code=USAGE_ERROR, hint=None):
+    """Prints ``tool: error: message`` (one line) and exits with ``code``.
+
+    ``hint`` (default: for usage errors only) appends "(see --help)".
+    """
+    from sr_zoo import _startup
+
+    _startup.end(show=False)  # a tool holding back TensorFlow's start-up lines: the error must show
     message = " ".join(str(message).split())  # one line, whatever the message was made of
+    hint = code == USAGE_ERROR if hint is None else hint
     print(f"{tool}: error: {message}" + (" (see --help)" if hint else ""), file=sys.stderr)
     sys.exit(code)
 
 
 def run(main, doc):
-    """``absl.app.run(main)`` with ``--help`` exiting 0 and flag-parsing errors on one line."""
+    """``absl.app.run(main)`` with ``--help`` exiting 0, flag-parsing errors on one line and Ctrl-C exiting 130."""
     from absl import app, flags
 
     tool = os.path.basename(sys.argv[0]) or "sr_zoo"
@@ -43,29 +69,68 @@ def run(main, doc):
         except flags.Error as e:
             fail(tool, e)
 
-    app.run(main, flags_parser=parse)
+    try:
+        app.run(main, flags_parser=parse)
+    except KeyboardInterrupt:  # outside one_line_errors (start-up, flag parsing)
+        if _debug():
+            raise
+        fail(tool, "interrupted", INTERRUPTED)
+
+
+def _debug():
+    return bool(os.environ.get("SR_ZOO_DEBUG"))
+
+
+def _raised(error, module, name):
+    """Whether ``error`` is ``module.name``, without importing ``module`` (sr_zoo.training loads Keras):
+    an error of a module that was never imported cannot have been raised."""
+    loaded = sys.modules.get(module)
+    return loaded is not None and isinstance(error, getattr(loaded, name, ()))
 
 
 @contextlib.contextmanager
-def one_line_errors(tool, debug=False):
-    """Turns the library's expected errors into one line on stderr and an exit code.
+def one_line_errors(tool, debug=None, interrupted="interrupted"):
+    """Turns the library's expected errors into one line on stderr and the exit code of the convention above.
 
-    Flag and input errors exit 2; training that stopped (NaN loss, another run in the folder) exits 1.
+    Flag and input errors (:class:`UsageError`, ``ValueError``, a missing file, ``ImportError`` for a
+    TensorFlow-only feature without TensorFlow) exit 2; training that stopped, :class:`Failure`, a
+    corrupt shipped file and other OS errors (disk full) exit 1; Ctrl-C exits 130 with ``interrupted``.
+    ``debug`` (default: ``$SR_ZOO_DEBUG``) lets every error through with its traceback.
     """
-    if debug:
+    if _debug() if debug is None else debug:
         yield
         return
-    from sr_zoo.training import TrainingError
-
     try:
         yield
-    except FlagError as e:
+    except KeyboardInterrupt:
+        fail(tool, interrupted, INTERRUPTED)
+    except UsageError as e:
         fail(tool, e)
-    except TrainingError as e:
-        print(f"{tool}: training stopped: {' '.join(str(e).split())}", file=sys.stderr)
-        sys.exit(1)
-    except (ValueError, FileNotFoundError, OSError, ImportError) as e:  # ImportError: a TF-only feature without TF
-        fail(tool, e, hint=False)
+    except Failure as e:
+        fail(tool, e, FAILURE)
+    except Exception as e:
+        if _raised(e, "sr_zoo.training", "TrainingError"):
+            fail(tool, f"training stopped: {e}", FAILURE)
+        if _raised(e, "sr_zoo.pretrained", "IntegrityError"):
+            fail(tool, e, FAILURE)
+        if isinstance(e, (ValueError, ImportError, FileNotFoundError, FileExistsError, NotADirectoryError,
+                          IsADirectoryError, PermissionError)):
+            fail(tool, e)
+        if isinstance(e, OSError):
+            fail(tool, e, FAILURE)
+        raise
+
+
+def duration(seconds):
+    """``"45s"``, ``"12m 05s"``, ``"3h 20m"``: a time for people to read, never ``"0.0 h"`` for a short one."""
+    if seconds < 0.5:
+        return "under 1s"
+    seconds = int(seconds + 0.5)  # half up: round() would make 0.5 s "0s"
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    if h:
+        return f"{h}h {m:02d}m"
+    return f"{m}m {s:02d}s" if m else f"{s}s"
 
 
 def parse_options(items, flag):

@@ -40,7 +40,7 @@ def _parser():
 
 
 def _main(argv):
-    from sr_zoo.deploy.cli import CliError, load_model, start_tensorflow
+    from sr_zoo.deploy.cli import CliError, Failure, load_model, start_tensorflow
 
     args = _parser().parse_args(argv)
     output = pathlib.Path(args.output)
@@ -48,6 +48,8 @@ def _main(argv):
         raise CliError(f"output exists: {output} (use --overwrite)")
     if args.calibration_samples < 1:
         raise CliError(f"--calibration_samples must be >= 1, got {args.calibration_samples}")
+    if args.calibration_data and not pathlib.Path(args.calibration_data).is_dir():
+        raise CliError(f"--calibration_data folder not found: {args.calibration_data}")
     from sr_zoo.deploy import exporters
 
     try:  # option errors before the (slow) model load
@@ -66,9 +68,9 @@ def _main(argv):
             model, output, format=args.format, quantize=args.quantize, input_size=args.input_size,
             calibration_images=args.calibration_data, calibration_samples=args.calibration_samples,
         )
-    except exporters.ExportError as e:
+    except exporters.ExportError as e:  # past the option checks: the conversion (or its calibration) failed
         _startup.end(show=False)
-        raise CliError(str(e)) from None
+        raise Failure(str(e)) from None
     _startup.end(show=False)
     extra = f", input {result['input_size']} {result.get('input_dtype', '')}".rstrip() if args.format == "tflite" else ""
     print(f"{label} -> {output} ({args.format}, quantize={args.quantize}{extra}, {result['bytes'] / 1024:.0f} KiB)")

@@ -127,6 +127,8 @@ def _training_record(zoo_model, run_dir):
         "steps_run": int(state["global_step"]),
         "steps_planned": planned,
         "batch_size": run_config["batch_size"],
+        # the compute precision on the machine that trained it (runs before precision existed: float32)
+        "precision": _precision_label(run_config.get("precision", "float32")),
         "wall_seconds": state.get("train_seconds"),  # the whole run so far (steps_run)
         "warm_start": run_config.get("warm_start"),
         # a shipped model warm-started from its own earlier version: name which one
@@ -139,6 +141,12 @@ def _training_record(zoo_model, run_dir):
     }
 
 
+def _precision_label(precision):
+    from sr_zoo import precision as precision_lib
+
+    return precision_lib.describe(precision)
+
+
 def _lineage(warm_start):
     """The training runs behind a warm start from a shipped model, newest first (``[]`` for none)."""
     from sr_zoo import recipes
@@ -149,7 +157,7 @@ def _lineage(warm_start):
     t = entry["training"]
     stage = {"model": warm_start, "sha256": entry["sha256"], "command": t["command"], "steps_run": t["steps_run"],
              "flops": _run_flops(recipes.zoo(warm_start), t), "wall_seconds": t.get("wall_seconds"),
-             "device": t.get("device")}
+             "device": t.get("device"), "precision": t.get("precision", "float32")}
     if "lineage" in t or not t.get("warm_start"):
         return [stage] + t.get("lineage", [])
     # published before lineages were recorded: the earlier run is known only by its file's hash
@@ -260,38 +268,48 @@ def status(entry):
 
 
 def table(markdown=True):
-    """The zoo table: every zoo model (shipped or not), ours / paper / bicubic Y-PSNR, size and cost."""
-    from sr_zoo import recipes
+    """The zoo table: every zoo model (shipped or not), ours / paper / bicubic Y-PSNR, size and cost.
+
+    ``markdown=False``: plain text, with a first line saying what the numbers are.
+    """
+    from sr_zoo import cli, recipes
 
     entries = available()
     header = ["Model", "Params", "GMACs / 1080p frame", "Set5", "Set14", "B100", "Trained", "Status"]
     rows = []
     for name, z in recipes.ZOO.items():
         e = entries.get(name)
+        label = f"`{name}`" if markdown else name
         if e is None:
             paper = ["– / " + (f"{z.paper[b]:.2f}" if z.paper.get(b) else "–") + " / –" for b in BENCHMARKS]
             c = z.training_compute()
             todo = (f"not trained yet: the recipe is {c['steps'] // 1000}k steps of batch {c['batch_size']}, "
                     f"{c['flops']:.1e} FLOPs")
-            rows.append([f"`{name}`", "", "", *paper, todo, ""])
+            rows.append([label, "", "", *paper, todo, ""])
             continue
         cells = []
+        bold = "**" if markdown else ""
         for b in BENCHMARKS:
-            ours = e["measured"][b]["psnr"]
+            ours = f"{bold}{e['measured'][b]['psnr']:.2f}{bold}"
             paper = e["paper"].get(b)
-            cells.append(f"**{ours:.2f}** / {paper:.2f} / {e['measured']['bicubic'][b]['psnr']:.2f}" if paper else
-                         f"**{ours:.2f}** / – / {e['measured']['bicubic'][b]['psnr']:.2f}")
+            cells.append(f"{ours} / {f'{paper:.2f}' if paper else '–'} / {e['measured']['bicubic'][b]['psnr']:.2f}")
         t = e.get("training", {})
         steps, run = t.get("steps"), t.get("steps_run", t.get("steps"))
         done = "" if not run or run >= t.get("steps_planned", run) else f" of {t['steps_planned'] // 1000}k"
         best = f" (best at {steps / 1000:g}k)" if steps and run and steps != run else ""
-        hours = f", {t['wall_seconds'] / 3600:.1f} h" if t.get("wall_seconds") else ""
+        wall = t.get("wall_seconds")
+        # The README embeds the markdown table (tests/test_pretrained.py checks it is current): its hours
+        # change only together with `--update_readme`.
+        hours = "" if not wall else f", {wall / 3600:.1f} h" if markdown else f", {cli.duration(wall)}"
         warm = ", warm start" if t.get("warm_start") else ""
         trained = (f"{t.get('data', '?')}, {f'{run / 1000:g}' if run else '?'}k{done} steps{best}{hours}{warm}, "
                    f"{t.get('device', '?')}")
-        rows.append([f"`{name}`", f"{e['parameters']:,}", f"{e['gmacs_per_1080p_frame']:.1f}", *cells, trained, status(e)])
+        rows.append([label, f"{e['parameters']:,}", f"{e['gmacs_per_1080p_frame']:.1f}", *cells, trained, status(e)])
     if not markdown:
-        return "\n".join(_aligned([header] + rows))
+        x8 = " (x8: LR made by sr_zoo.imresize)" if any(z.scale == 8 for z in recipes.ZOO.values()) else ""
+        about = (f"Set5 / Set14 / B100: Y-PSNR in dB as ours / paper / bicubic; crop = scale; MATLAB LR images{x8}. "
+                 "GMACs for a 1920x1080 output frame.")
+        return "\n".join([about, ""] + _aligned([header] + rows))
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * 3 + [":---:"] * 3 + ["---"] * 2) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     lines.append("")
@@ -414,7 +432,7 @@ def main(argv=None):
     if any(a in cli.HELP_FLAGS for a in argv):
         print(__doc__.strip())
         return 0
-    with cli.one_line_errors("sr_zoo.pretrained"):
+    with cli.one_line_errors("python -m sr_zoo.pretrained"):
         if not argv or argv == ["--markdown"]:
             print(table(markdown=bool(argv)))
         elif argv == ["--compute"]:

@@ -15,7 +15,11 @@ What it adds to ``model.fit``:
   come from image folders through :class:`sr_zoo.data.FolderPairs`; the
   TensorFlow-only parts (``tf.distribute`` strategies, TFDS sources, the
   tf.data pipeline, TensorBoard summaries) are used only under
-  ``KERAS_BACKEND=tensorflow``.
+  ``KERAS_BACKEND=tensorflow``;
+* several devices: ``tf.distribute`` strategies under TensorFlow (``mirrored``,
+  ``multi_worker``, ``tpu``), Keras' ``keras.distribution.DataParallel`` under JAX
+  (``data_parallel``, every device of every process; multi-host through
+  ``keras.distribution.initialize`` and its ``KERAS_DISTRIBUTION_*`` variables).
 
 Example:
 
@@ -43,7 +47,10 @@ CHECKPOINT_DIR = "checkpoints"
 LATEST = "latest.json"
 BEST_MODEL = "best.keras"
 RUN_CONFIG = "run_config.json"
-STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+STRATEGIES = ("default", "mirrored", "multi_worker", "tpu", "data_parallel")
+#: The environment variables of ``keras.distribution.initialize`` (multi-host data_parallel under JAX).
+DISTRIBUTION_ENV = ("KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES",
+                    "KERAS_DISTRIBUTION_PROCESS_ID")
 
 
 class TrainingError(RuntimeError):
@@ -84,9 +91,48 @@ class _SingleDevice:
     """The default "strategy" of the JAX and PyTorch backends: one process, the backend's default device."""
 
     num_replicas_in_sync = 1
+    num_processes = 1
+    process_id = 0
 
     def scope(self):
         return contextlib.nullcontext()
+
+
+class DataParallelStrategy:
+    """``--strategy=data_parallel`` under JAX: ``keras.distribution.DataParallel`` over every device.
+
+    The variables are replicated on all devices (of all processes) and each global batch is split
+    along its first axis, one slice per device; gradients are averaged by XLA, so a step is the
+    single-device step on the whole batch. ``distribution`` is the Keras object; :func:`train` sets
+    it for the whole run and restores the previous one afterwards.
+    """
+
+    def __init__(self, distribution):
+        self.distribution = distribution
+        self.num_replicas_in_sync = int(distribution.device_mesh.devices.size)
+        self.num_processes = int(distribution.num_processes)
+        self.process_id = int(distribution._process_id)
+
+    def scope(self):
+        return self.distribution.scope()
+
+
+_distribution_initialized = False
+
+
+def _initialize_multi_host():
+    """``keras.distribution.initialize()`` from its environment variables, once per process, when any is set."""
+    global _distribution_initialized
+    given = {k: os.environ[k] for k in DISTRIBUTION_ENV if os.environ.get(k)}
+    if not given or _distribution_initialized:
+        return
+    try:
+        keras.distribution.initialize()
+    except Exception as e:  # a wrong address, an unreachable coordinator, JAX already started, ...
+        settings = ", ".join(f"{k}={v}" for k, v in given.items())
+        raise TrainingError(f"keras.distribution.initialize() failed with {settings}: "
+                            f"{str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}") from e
+    _distribution_initialized = True
 
 
 # ----------------------------------------------------------------------------- optimizers
@@ -185,14 +231,33 @@ def current_learning_rate(optimizer):
 
 
 def make_strategy(name, tpu=None):
-    """A ``tf.distribute`` strategy by name: default, mirrored, multi_worker (reads TF_CONFIG) or tpu.
+    """The strategy of ``--strategy=name``: default, data_parallel (JAX), or mirrored, multi_worker, tpu (TensorFlow).
 
-    Under the JAX and PyTorch backends only ``default`` exists (the backend's default device).
+    Under TensorFlow a ``tf.distribute`` strategy (multi_worker reads TF_CONFIG); under JAX
+    ``data_parallel`` is :class:`DataParallelStrategy` (``keras.distribution.DataParallel`` over
+    ``keras.distribution.list_devices()``, after ``keras.distribution.initialize()`` when its
+    ``KERAS_DISTRIBUTION_*`` variables are set). ``default`` is the backend's default device.
+    Every result has ``num_replicas_in_sync`` and ``scope()``.
     """
+    backend = keras.backend.backend()
+    if name not in STRATEGIES:
+        raise ValueError(f"unknown strategy {name!r}; expected one of {', '.join(STRATEGIES)}")
+    if name == "data_parallel":
+        if backend != "jax":
+            other = ("use --strategy=mirrored (one machine) or --strategy=multi_worker (TF_CONFIG) under TensorFlow"
+                     if backend == "tensorflow" else "use --strategy=default")
+            raise ValueError(f"--strategy=data_parallel is Keras' JAX distribution (keras.distribution.DataParallel) "
+                             f"and needs KERAS_BACKEND=jax (now {backend}); {other}")
+        _initialize_multi_host()
+        devices = keras.distribution.list_devices()
+        # Each process feeds its own slice of the global batch (see _ProcessShard): no automatic sharding.
+        return DataParallelStrategy(keras.distribution.DataParallel(devices=devices, auto_shard_dataset=False))
     if not tensorflow_backend():
         if name != "default":
+            instead = "use --strategy=data_parallel (several devices) or default" if backend == "jax" else (
+                "use --strategy=default")
             raise ValueError(f"--strategy={name} is a tf.distribute strategy and needs KERAS_BACKEND=tensorflow "
-                             f"(now {keras.backend.backend()}); use --strategy=default")
+                             f"(now {backend}); {instead}")
         return _SingleDevice()
     tf = _tf()
     if name == "default":
@@ -210,7 +275,7 @@ def make_strategy(name, tpu=None):
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
         return tf.distribute.TPUStrategy(resolver)
-    raise ValueError(f"unknown strategy {name!r}; expected one of {STRATEGIES}")
+    raise ValueError(f"--strategy={name} is not a tf.distribute strategy; expected one of {', '.join(STRATEGIES)}")
 
 
 def is_chief():
@@ -259,13 +324,19 @@ def save_inference_model(model, path, *, build=None):
 
 
 def float32_copy(model, *, build=None):
-    """A float32 copy of ``model`` with its weights; ``build`` makes the architecture (default: a clone)."""
+    """A float32 copy of ``model`` with its weights; ``build`` makes the architecture (default: a clone).
+
+    The copy lives on the default device, outside any ``keras.distribution`` the model trains under.
+    """
     policy = keras.config.dtype_policy()
+    distribution = keras.distribution.distribution()
     keras.config.set_dtype_policy("float32")
+    keras.distribution.set_distribution(None)
     try:
         clone = build() if build is not None else models.with_precision(model, "float32")
     finally:
         keras.config.set_dtype_policy(policy)
+        keras.distribution.set_distribution(distribution)
     clone.set_weights(model.get_weights())
     return clone
 
@@ -311,7 +382,8 @@ class Validation(keras.callbacks.Callback):
         from sr_zoo import inference
 
         model = self.model  # scored in float32 (as best.keras is saved), whatever precision trains it
-        if models.precision_of(model) != "float32":
+        # and on one device (a copy), whatever distribution trains it (data_parallel: each process scores alone)
+        if models.precision_of(model) != "float32" or keras.distribution.distribution() is not None:
             model = float32_copy(model, build=self.build_inference_model)
         values, strips = [], []
         for pair in self.pairs:
@@ -519,6 +591,33 @@ def training_data(recipe, seed, tfds_data_dir=None, dataset_options=None):
     )
 
 
+class _ProcessShard(keras.utils.PyDataset):
+    """This process's rows of each global batch (data_parallel across several processes).
+
+    Every process draws the same global batch (the same seed) and keeps its own contiguous slice,
+    the rows that ``jax.make_array_from_process_local_data`` places on its devices; the run then
+    sees the batches of a single-process run, whatever the number of processes.
+    """
+
+    def __init__(self, dataset, process_id, num_processes):
+        super().__init__(workers=dataset.workers, use_multiprocessing=dataset.use_multiprocessing,
+                         max_queue_size=dataset.max_queue_size)
+        self.dataset, self.process_id, self.num_processes = dataset, process_id, num_processes
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def on_epoch_end(self):
+        self.dataset.on_epoch_end()
+
+    def __getitem__(self, idx):
+        def rows(a):
+            n = a.shape[0] // self.num_processes
+            return a[self.process_id * n:(self.process_id + 1) * n]
+
+        return keras.tree.map_structure(rows, self.dataset[idx])
+
+
 def check_folder_recipe(recipe):
     """What the TensorFlow-free loader supports; a one-line ValueError names the rest and what to install."""
     backend = keras.backend.backend()
@@ -545,7 +644,8 @@ def check_recipe(recipe, model, replicas=1):
             f"({info.receptive_field} LR pixels); use at least {minimum}"
         )
     if recipe.batch_size % replicas:
-        raise ValueError(f"batch size {recipe.batch_size} is not divisible by the {replicas} replicas")
+        raise ValueError(f"batch size {recipe.batch_size} is not divisible by the {replicas} replicas "
+                         f"(devices); --batch_size is the global batch, use a multiple of {replicas}")
     if recipe.epochs < 1 or recipe.steps_per_epoch < 1:
         raise ValueError("epochs and steps_per_epoch must be at least 1")
 
@@ -647,10 +747,12 @@ def validation_pairs(benchmark, scale, data_dir=None, tfds_data_dir=None):
 
 def train(recipe, output_dir, **kwargs):
     previous = keras.config.dtype_policy()
+    previous_distribution = keras.distribution.distribution()
     try:
         return _train(recipe, output_dir, **kwargs)
     finally:  # the precision is this run's: the process goes on in the policy it had
         keras.config.set_dtype_policy(previous)
+        keras.distribution.set_distribution(previous_distribution)  # and in its distribution (data_parallel)
 
 
 def _train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None, tfds_data_dir=None,
@@ -665,7 +767,10 @@ def _train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None
       validation: benchmark validated on after each epoch (``'set5'``), or ``None``.
       validation_dir: folder with the benchmark (``../shared/data`` layout; default: found automatically).
       tfds_data_dir: where built TFDS datasets live.
-      strategy: ``'default'``, ``'mirrored'``, ``'multi_worker'`` or ``'tpu'``.
+      strategy: ``'default'``; under TensorFlow ``'mirrored'``, ``'multi_worker'`` or ``'tpu'``
+        (``tf.distribute``); under JAX ``'data_parallel'`` (``keras.distribution.DataParallel`` over
+        every device, multi-host with the ``KERAS_DISTRIBUTION_*`` variables), set for the whole run
+        and restored afterwards. ``recipe.batch_size`` is the global batch, split across replicas.
       precision: ``'auto'``, ``'float32'``, ``'bfloat16'`` or ``'float16'`` compute, variables always
         float32 (see :mod:`sr_zoo.precision`); default: the recipe's (``'auto'``).
       mixed_precision: the older switch, kept as an alias: float16 (TF on a GPU) / bfloat16 compute.
@@ -682,12 +787,17 @@ def _train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None
     from sr_zoo import data
 
     output_dir = pathlib.Path(output_dir)
-    chief = is_chief()
-    if not chief:  # other workers keep their own files (checkpoints, final model) apart from the chief's
-        output_dir = output_dir / f"worker-{json.loads(os.environ['TF_CONFIG'])['task']['index']}"
-
     dist = make_strategy(strategy, tpu)
-    print(f"Strategy: {strategy} ({dist.num_replicas_in_sync} replicas)")
+    if isinstance(dist, DataParallelStrategy):  # for the whole run: train() restores the previous distribution
+        keras.distribution.set_distribution(dist.distribution)
+        chief, worker = dist.process_id == 0, dist.process_id
+    else:
+        chief = is_chief()
+        worker = None if chief else json.loads(os.environ["TF_CONFIG"])["task"]["index"]
+    if not chief:  # other workers keep their own files (checkpoints, final model) apart from the chief's
+        output_dir = output_dir / f"worker-{worker}"
+    processes = f", {dist.num_processes} processes" if getattr(dist, "num_processes", 1) > 1 else ""
+    print(f"Strategy: {strategy} ({dist.num_replicas_in_sync} replicas{processes})")
     if precision is None:
         precision = "bfloat16" if mixed_precision and not (_has_gpu() and tensorflow_backend()) else (
             "float16" if mixed_precision else recipe.precision)
@@ -745,6 +855,8 @@ def _train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None
         print(f"{output_dir} already finished {start_step} steps")
 
     ds = training_data(recipe, seed + start_step, tfds_data_dir, dataset_options)
+    if getattr(dist, "num_processes", 1) > 1:  # data_parallel across processes: each feeds its slice
+        ds = _ProcessShard(ds, dist.process_id, dist.num_processes)
 
     guard = NonFiniteLossGuard()
     total_steps = recipe.epochs * recipe.steps_per_epoch
@@ -905,12 +1017,17 @@ def _warm_start(model, spec):
 
 
 class RunTimeEstimate(keras.callbacks.Callback):
-    """Prints the steps ahead at the start and, after the first steps, the estimated time to finish."""
+    """Prints the steps ahead at the start and, after the first timed steps, the estimated time to finish.
 
-    def __init__(self, start_step, total_steps, after_seconds=20.0, after_steps=20):
+    The first step compiles, so timing starts at the end of the second; the estimate is printed after
+    ``after_steps`` timed steps or ``after_seconds``, whichever comes first (fewer steps in a short run,
+    but always one left to estimate), or at the first epoch end before then, before validation runs.
+    """
+
+    def __init__(self, start_step, total_steps, after_seconds=5.0, after_steps=5, clock=time.monotonic):
         super().__init__()
         self.start_step, self.total_steps = start_step, total_steps
-        self.after_seconds, self.after_steps = after_seconds, after_steps
+        self.after_seconds, self.after_steps, self.clock = after_seconds, after_steps, clock
         self.steps = 0
         self.t0 = None
         self.done = False
@@ -920,28 +1037,40 @@ class RunTimeEstimate(keras.callbacks.Callback):
             left = self.total_steps - self.start_step
             print(f"Training {left:,} steps (total {self.total_steps:,}, from step {self.start_step:,})")
 
+    def _left(self):
+        return self.total_steps - self.start_step - self.steps
+
     def on_train_batch_end(self, batch, logs=None):
         if self.done:
             return
         self.steps += 1
         if self.steps == 2:  # the first step compiles: time from the end of the second one
-            self.t0, self.t_steps = time.time(), self.steps
+            self.t0, self.t_steps = self.clock(), self.steps
+            self.wanted = min(self.after_steps, self._left() - 1)  # a short run: leave one step to estimate
+            self.done = self.wanted < 1
         elif self.t0 is not None:
-            elapsed, counted = time.time() - self.t0, self.steps - self.t_steps
-            if counted >= self.after_steps and elapsed >= self.after_seconds:
-                per_step = elapsed / counted
-                left = self.total_steps - self.start_step - self.steps
-                device = "GPU" if _has_gpu() else f"CPU ({os.cpu_count()} cores)"
-                print(f"\n{per_step * 1000:.1f} ms/step on {device}: about {_duration(left * per_step)} "
-                      f"for the {left:,} steps left (validation not counted)")
-                self.done = True
+            counted = self.steps - self.t_steps
+            if counted >= self.wanted or self.clock() - self.t0 >= self.after_seconds:
+                self._report()
+
+    def on_epoch_end(self, epoch, logs=None):
+        # Runs before Validation's on_epoch_end: the time of the steps so far, validation not in it.
+        if not self.done and self.t0 is not None and self.steps > self.t_steps and self._left() > 0:
+            self._report()
+
+    def _report(self):
+        elapsed, counted = self.clock() - self.t0, self.steps - self.t_steps
+        per_step, left = elapsed / counted, self._left()
+        device = "GPU" if _has_gpu() else f"CPU ({os.cpu_count()} cores)"
+        print(f"\n{per_step * 1000:.1f} ms/step on {device}: about {_duration(left * per_step)} "
+              f"for the {left:,} step{'s' * (left != 1)} left (validation not counted)")
+        self.done = True
 
 
 def _duration(seconds):
-    seconds = int(round(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}h {m:02d}m" if h else f"{m}m {s:02d}s"
+    from sr_zoo import cli
+
+    return cli.duration(seconds)
 
 
 __all__ = ["train", "TrainResult", "TrainingError", "LayerwiseSGD", "make_optimizer", "make_strategy", "Checkpointer",

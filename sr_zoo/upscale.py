@@ -41,6 +41,11 @@ def _parser():
     video.add_argument("--codec", default="libx264", help="FFmpeg encoder (default: libx264, H.264; libx264rgb with --crf=0 is lossless RGB)")
     video.add_argument("--crf", type=int, default=18, help="quality for x264/x265/VPx encoders, lower is better, 0 is lossless (default: 18)")
     video.add_argument("--batch_size", type=int, default=4, help="frames per model call (default: 4)")
+    from sr_zoo.deploy.video import DEFAULT_PRESET, PRESET_CODECS, PRESETS
+
+    video.add_argument("--preset", choices=PRESETS, metavar="PRESET",
+                       help=f"encoder speed preset of {', '.join(PRESET_CODECS)}: {', '.join(PRESETS)}; faster ones make "
+                            f"bigger files at the same --crf; refused with other codecs (default: {DEFAULT_PRESET})")
     p.add_argument("--verbose", action="store_true", help="keep TensorFlow's start-up log lines")
     return p
 
@@ -78,7 +83,7 @@ def _main(argv):
 
         try:
             stats = video.upscale_video(
-                model, source, target, codec=args.codec, crf=args.crf, batch_size=args.batch_size,
+                model, source, target, codec=args.codec, crf=args.crf, preset=args.preset, batch_size=args.batch_size,
                 overwrite=args.overwrite, tile=args.tile, precision=args.precision,
             )
         except ValueError as e:

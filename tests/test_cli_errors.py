@@ -1,12 +1,15 @@
-"""Bad input to train.py, evaluate.py and python -m sr_zoo.pretrained: one line naming the flag or file,
-a non-zero exit code, no traceback, nothing written; --help exits 0. And a run folder resumes only its own run."""
+"""Bad input to the five tools: one line ``<tool>: error: ...`` naming the flag or file, exit code 2 for a
+usage error, 1 for a failure while running, 130 for Ctrl-C (sr_zoo.cli), no traceback, nothing written;
+--help exits 0. evaluate.py's --json keeps another run's results. And a run folder resumes only its own run."""
 
+import json
 import os
 import pathlib
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -87,17 +90,86 @@ def test_bad_input_matrix_is_one_line_naming_the_flag_or_file(data_dir, tmp_path
     problems = []
     for (args, expected), result in zip(cases, results):
         lines = [line for line in result.stderr.splitlines() if line.strip()]
-        if result.returncode == 0 or "Traceback" in result.stderr or len(lines) != 1 or expected not in lines[0]:
+        tool = "python -m sr_zoo.pretrained" if args[0] == "-m" else args[0]
+        code = 1 if "holds another run" in expected else 2  # training refused the folder: a failure; else usage
+        if (result.returncode != code or "Traceback" in result.stderr or len(lines) != 1
+                or not lines[0].startswith(f"{tool}: error: ") or expected not in lines[0]):
             problems.append(f"{' '.join(args)}\n  exit {result.returncode}; stderr:\n{result.stderr[-1500:]}")
     assert not problems, "\n".join(problems)
     assert not (tmp_path / "new").exists()  # nothing written by a rejected run
 
 
-@pytest.mark.parametrize("tool", [["train.py"], ["evaluate.py"], ["-m", "sr_zoo.pretrained"]])
+TOOLS = [["train.py"], ["evaluate.py"], ["-m", "sr_zoo.pretrained"], ["-m", "sr_zoo.upscale"], ["-m", "sr_zoo.export"]]
+
+
+@pytest.mark.parametrize("tool", TOOLS)
 def test_help_exits_0(tool):
     result = _run([*tool, "--help"])
     assert result.returncode == 0, result.stderr[-2000:]
     assert "python" in result.stdout and result.stderr.strip() == ""
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train.py", "--model=espcn", "--scale=3", "--learning_rate=0", "--dry_run"], "--learning_rate must be positive"),
+    (["evaluate.py", "--scales=2,x", "--dry_run"], "--scales: 'x' is not an integer"),
+    (["-m", "sr_zoo.pretrained", "--no_such_flag"], "unexpected arguments: --no_such_flag"),
+    (["-m", "sr_zoo.upscale", "--model=espcn_x3", "/nowhere/photo.png", "photo_x3.png"], "input not found: /nowhere"),
+    (["-m", "sr_zoo.export", "--model=espcn_x3", "--format=onnx", "model.tflite"], "must end in .onnx"),
+])
+def test_each_tool_exits_2_on_a_usage_error_with_one_line(args, message):
+    result = _run(args)
+    tool = " ".join(["python", *args[:2]]) if args[0] == "-m" else args[0]
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert len(lines) == 1 and lines[0].startswith(f"{tool}: error: ") and message in lines[0], result.stderr[-2000:]
+    assert lines[0].endswith(" (see --help)")
+
+
+def test_exit_codes_of_the_convention(capsys):
+    from sr_zoo import cli, pretrained, training
+
+    for error, code in [(cli.FlagError("--x must be positive"), 2), (FileNotFoundError("no such file: a.png"), 2),
+                        (ValueError("cannot read image a.png:\nbad header"), 2), (cli.Failure("conversion failed"), 1),
+                        (training.TrainingError("loss became NaN/Inf at step 7"), 1),
+                        (pretrained.IntegrityError("espcn_x3.keras: sha256 ... does not match"), 1),
+                        (OSError(28, "No space left on device"), 1), (KeyboardInterrupt(), 130)]:
+        with pytest.raises(SystemExit) as exit_:
+            with cli.one_line_errors("tool", debug=False):
+                raise error
+        err = capsys.readouterr().err
+        assert exit_.value.code == code and err.startswith("tool: error: ") and err.count("\n") == 1, (error, err)
+        assert err.rstrip().endswith("(see --help)") == (code == 2), err
+    with pytest.raises(RuntimeError):  # not an expected error: its traceback is shown
+        with cli.one_line_errors("tool", debug=False):
+            raise RuntimeError("a bug")
+
+
+def test_evaluate_json_is_replaced_only_for_the_same_run(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for folder, side in (("HR", 24), ("LR_x2", 12), ("LR_x3", 8)):
+        (tmp_path / "pairs" / folder).mkdir(parents=True)
+        Image.fromarray(rng.integers(0, 256, (side, side, 3), dtype=np.uint8)).save(tmp_path / "pairs" / folder / "a.png")
+    target = tmp_path / "scores.json"
+
+    def evaluate(*flags):
+        return subprocess.run([sys.executable, str(ROOT / "evaluate.py"), f"--datasets={tmp_path / 'pairs'}",
+                               "--json=scores.json", *flags], cwd=tmp_path, env=ENV, capture_output=True, text=True,
+                              timeout=300)
+
+    for _ in range(2):  # written, then replaced by the same run
+        result = evaluate("--scales=2")
+        assert result.returncode == 0 and f"Wrote {target}" in result.stdout, result.stderr[-2000:]
+    written = target.read_text()
+    refused = evaluate("--scales=3")  # another run: refused before any work, the file kept
+    assert refused.returncode == 2 and target.read_text() == written, refused.stderr[-2000:]
+    assert refused.stderr.startswith("evaluate.py: error: --json=scores.json holds another run's results "
+                                     "(methods bicubic; datasets "), refused.stderr
+    assert "scales 2); pass --overwrite" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    replaced = evaluate("--scales=3", "--overwrite")
+    assert replaced.returncode == 0, replaced.stderr[-2000:]
+    assert {s["scale"] for s in json.loads(target.read_text())} == {3} and not list(tmp_path.glob("*.tmp"))
 
 
 def test_a_run_folder_resumes_only_its_own_run(finished_run):

@@ -206,5 +206,6 @@ def test_export_cli(tmp_path):
     for (args, named), run in zip(cases, runs):
         _, stderr = run.communicate(timeout=300)
         lines = stderr.strip().splitlines()
-        assert run.returncode == 1 and len(lines) == 1 and "Traceback" not in stderr, (args, stderr[-2000:])
+        assert run.returncode == 2 and len(lines) == 1 and "Traceback" not in stderr, (args, stderr[-2000:])
+        assert lines[0].startswith("python -m sr_zoo.export: error: ") and lines[0].endswith("(see --help)"), lines
         assert named in lines[0], (args, lines)

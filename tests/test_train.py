@@ -110,8 +110,9 @@ def test_nan_loss_stops_with_message_and_keeps_last_good_checkpoint(t91, tmp_pat
     result = run(["train.py", "--model=espcn", "--scale=3", f"--datasets={t91}", "--optimizer=sgd",
                   "--learning_rate=1e12", "--lr_schedule=constant", "--epochs=1", "--steps_per_epoch=50",
                   "--checkpoint_every=1", "--validation=none", f"--output_dir={out}", "--verbose=0"])
-    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
-    assert re.search(r"loss became NaN/Inf at step (\d+)", result.stderr), result.stderr[-2000:]
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]  # a failure while running
+    assert re.search(r"train.py: error: training stopped: loss became NaN/Inf at step (\d+)", result.stderr), \
+        result.stderr[-2000:]
     bad_step = int(re.search(r"at step (\d+)", result.stderr).group(1))
     state = _latest(out)
     assert state is not None and state["global_step"] == bad_step - 1
@@ -135,7 +136,7 @@ def test_nan_loss_stops_with_message_and_keeps_last_good_checkpoint(t91, tmp_pat
 )
 def test_bad_flags_fail_before_work_with_one_line(flags, message, tmp_path):
     result = run(["train.py", *flags, f"--output_dir={tmp_path / 'x'}", "--datasets=/nonexistent"], timeout=120)
-    assert result.returncode != 0
+    assert result.returncode == 2  # a usage error (sr_zoo.cli)
     assert message in result.stderr, result.stderr[-2000:]
     assert not (tmp_path / "x" / "checkpoints").exists()
 
@@ -221,6 +222,45 @@ def test_warmup_ramps_linearly_then_follows_the_schedule(schedule, min_lr, expec
     assert got == pytest.approx(expected, rel=1e-4, abs=1e-9)
     with pytest.raises(ValueError, match="warmup_steps needs lr_schedule 'constant' or 'cosine'"):
         training.make_optimizer(recipe.replace(lr_schedule="step", lr_decay_steps=10), models.get("espcn", scale=3))
+
+
+def _estimate_lines(estimate, steps, seconds_per_step, epoch_ends=()):
+    """Drives a RunTimeEstimate by hand with a fake clock; returns, per step, the lines it printed."""
+    import contextlib
+    import io
+
+    now = [0.0]
+    estimate.clock = lambda: now[0]
+    printed = []
+    for step in range(1, steps + 1):
+        now[0] += 10.0 if step == 1 else seconds_per_step  # the first step compiles
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            estimate.on_train_batch_end(step - 1)
+            if step in epoch_ends:
+                estimate.on_epoch_end(0)
+        printed.append(out.getvalue().strip())
+    return printed
+
+
+def test_run_time_estimate_appears_after_a_few_steps_of_any_run():
+    from sr_zoo import cli, training
+
+    # A long run: steps 3..7 timed (0.2 s each), the estimate printed at step 7 for the 993 steps left.
+    lines = _estimate_lines(training.RunTimeEstimate(0, 1000), steps=12, seconds_per_step=0.2)
+    assert [i + 1 for i, line in enumerate(lines) if line] == [7]
+    assert lines[6].startswith("200.0 ms/step on ") and "about 3m 19s for the 993 steps left" in lines[6]
+    # A 5-step run: steps 3 and 4 timed, one step left to estimate; short times in seconds, never "0.0 h".
+    lines = _estimate_lines(training.RunTimeEstimate(0, 5), steps=5, seconds_per_step=0.5)
+    assert [i + 1 for i, line in enumerate(lines) if line] == [4]
+    assert "about 1s for the 1 step left" in lines[3]
+    # Slow steps: printed once 5 s have passed, whatever the step count.
+    lines = _estimate_lines(training.RunTimeEstimate(0, 1000), steps=6, seconds_per_step=3.0)
+    assert [i + 1 for i, line in enumerate(lines) if line] == [4]
+    # Epochs of 3 steps: printed at the first epoch end, before validation would run.
+    lines = _estimate_lines(training.RunTimeEstimate(0, 30), steps=6, seconds_per_step=0.1, epoch_ends=(3, 6))
+    assert [i + 1 for i, line in enumerate(lines) if line] == [3]
+    assert [cli.duration(s) for s in (0.2, 5, 65, 3 * 3600 + 1200)] == ["under 1s", "5s", "1m 05s", "3h 20m"]
 
 
 def test_rescale_flag_sets_or_clears_the_rescaling_augmentation(t91, tmp_path):

@@ -7,8 +7,10 @@ import sys
 
 import numpy as np
 from PIL import Image
+import pytest
 
 import sr_zoo
+import sr_zoo.pretrained
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -51,7 +53,7 @@ def test_bad_model_is_a_clear_error(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "sr_zoo.upscale", "--model=no_such_model", str(ROOT / "README.md"), str(tmp_path / "x.png")],
         cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
-    assert result.returncode != 0
+    assert result.returncode == 2  # a usage error (sr_zoo.cli)
     assert "unknown pretrained model 'no_such_model'" in result.stderr
 
 
@@ -68,8 +70,8 @@ def _cli(*args, env=ENV):
                           capture_output=True, text=True, timeout=300)
 
 
-def test_bad_input_matrix_is_one_line_exit_1(tmp_path):
-    """Each bad input ends in one line naming the file or flag, exit code 1, no traceback (issue 9)."""
+def test_bad_input_matrix_is_one_line_exit_2(tmp_path):
+    """Each bad input ends in one line naming the file or flag, exit code 2 (a usage error), no traceback (issue 9)."""
     rng = np.random.default_rng(1)
     good = tmp_path / "good.png"
     Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(good)
@@ -96,9 +98,10 @@ def test_bad_input_matrix_is_one_line_exit_1(tmp_path):
         _, stderr = run.communicate(timeout=300)
         result = subprocess.CompletedProcess(args, run.returncode, "", stderr)
         lines = result.stderr.strip().splitlines()
-        assert result.returncode == 1, (args, result.stderr[-2000:])
+        assert result.returncode == 2, (args, result.stderr[-2000:])
         assert "Traceback" not in result.stderr, (args, result.stderr[-2000:])
-        assert len(lines) == 1 and "see --help" in lines[0], (args, result.stderr)
+        assert len(lines) == 1 and lines[0].startswith("python -m sr_zoo.upscale: error: "), (args, result.stderr)
+        assert lines[0].endswith("(see --help)"), (args, lines)
         assert named in lines[0], (args, lines)
         assert "File not found" not in lines[0]  # Keras' words for a truncated .keras that exists
 
@@ -133,6 +136,28 @@ def test_an_output_that_is_its_input_is_refused(tmp_path):
         run = subprocess.run(
             [sys.executable, "-m", "sr_zoo.upscale", "--model=espcn_x2", "--overwrite", str(source), str(target)],
             cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
-        assert run.returncode != 0 and message in run.stderr, (source, target, run.stderr[-1000:])
+        assert run.returncode == 2 and message in run.stderr, (source, target, run.stderr[-1000:])
         assert len(run.stderr.strip().splitlines()) == 1, run.stderr
     assert (photos / "a.png").read_bytes() == before and sorted(p.name for p in photos.iterdir()) == ["a.png"]
+
+
+NO_TF_UPSCALE = (
+    "import sys, runpy\n"
+    "for name in ('tensorflow', 'tensorflow_datasets', 'tf_keras'): sys.modules[name] = None\n"
+    "sys.argv[0] = 'sr_zoo.upscale'\n"
+    "runpy.run_module('sr_zoo.upscale', run_name='__main__')\n"
+)
+
+
+def test_upscale_cli_runs_without_tensorflow(tmp_path):
+    """No TensorFlow, no KERAS_BACKEND: the package picks JAX and upscales as under TensorFlow."""
+    pytest.importorskip("jax")
+    image = np.random.default_rng(4).integers(0, 256, (20, 24, 3), dtype=np.uint8)
+    Image.fromarray(image).save(tmp_path / "a.png")
+    env = {k: v for k, v in ENV.items() if k != "KERAS_BACKEND"}
+    run = subprocess.run([sys.executable, "-c", NO_TF_UPSCALE, "--model=espcn_x3", str(tmp_path / "a.png"),
+                          str(tmp_path / "a_x3.png")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    out = np.array(Image.open(tmp_path / "a_x3.png"))
+    diff = np.abs(out.astype(int) - sr_zoo.upscale(sr_zoo.pretrained.load("espcn_x3"), image, precision="float32"))
+    assert diff.max() <= 1 and (diff > 0).mean() < 1e-2

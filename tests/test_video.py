@@ -14,6 +14,7 @@ import pytest
 
 import sr_zoo
 import sr_zoo.pretrained
+from sr_zoo.deploy import video
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -124,13 +125,98 @@ def test_bad_inputs_are_one_line_errors(tmp_path):
     assert not (tmp_path / "c.mp4").exists() and not list(tmp_path.glob(".*partial*"))
     with pytest.raises(ValueError, match="output exists"):
         sr_zoo.upscale_video(model, sound, sound, progress=False)
-    # The same errors through the command line: one line, exit code 1.
+    # The same errors through the command line: one line, exit code 2 (the input or output named is unusable).
     for args, named in [((broken, tmp_path / "d.mp4"), "broken.mov"), ((text, sound), "sound.mp4")]:
         run = _cli("--model=espcn_x3", *args)
         # What a terminal shows: tqdm erases its bar with "\r" before the error line.
         lines = [v for v in (line.rsplit("\r", 1)[-1].strip() for line in run.stderr.split("\n")) if v]
-        assert run.returncode == 1 and len(lines) == 1 and "Traceback" not in run.stderr, run.stderr[-2000:]
+        assert run.returncode == 2 and len(lines) == 1 and "Traceback" not in run.stderr, run.stderr[-2000:]
         assert named in lines[0]
+
+
+# x264's subpel refinement per preset, as it writes it into the stream's "options:" SEI.
+SUBME = {"ultrafast": 0, "superfast": 1, "veryfast": 2, "faster": 4, "fast": 6, "medium": 7}
+
+
+def x264_options(path):
+    """The settings x264 wrote into its SEI message (in the first frame), as a dict."""
+    data = path.read_bytes()
+    start = data.index(b"options: ") + len(b"options: ")
+    end = next(i for i in range(start, len(data)) if data[i] < 0x20 or data[i] > 0x7E)
+    return dict(item.split("=", 1) for item in data[start:end].decode().split() if "=" in item)
+
+
+def pipeline_threads():
+    return [t.name for t in threading.enumerate() if t.name.startswith("sr_zoo-video") and t.is_alive()]
+
+
+def test_preset_reaches_the_encoder(tmp_path):
+    source = tmp_path / "in.mp4"
+    make_video(source, frames=3, audio=False)
+    model = sr_zoo.models.get("fsrcnn", scale=2, preset="fsrcnn-s", channels=3)
+    sr_zoo.upscale_video(model, source, tmp_path / "fast.mp4", preset="ultrafast", batch_size=2, progress=False)
+    sr_zoo.upscale_video(model, source, tmp_path / "default.mp4", batch_size=2, progress=False)
+    fast, default = x264_options(tmp_path / "fast.mp4"), x264_options(tmp_path / "default.mp4")
+    assert fast["subme"] == "0" and fast["cabac"] == "0", fast  # ultrafast: no subpel refinement, CAVLC
+    assert default["subme"] == str(SUBME[video.DEFAULT_PRESET]), default
+    assert fast["sliced_threads"] == default["sliced_threads"] == "0"  # frame threads, not PyAV's default slices
+    # A preset x264 does not have, or one for an encoder without presets: one line, before anything is written.
+    for kwargs, message in [({"preset": "warp"}, "unknown preset 'warp' for libx264"),
+                            ({"preset": "fast", "codec": "ffv1"}, "encoder ffv1 has no presets")]:
+        with pytest.raises(ValueError, match=message) as error:
+            sr_zoo.upscale_video(model, source, tmp_path / "bad.mkv", progress=False, **kwargs)
+        assert "\n" not in str(error.value)
+    assert not (tmp_path / "bad.mkv").exists() and not list(tmp_path.glob(".*partial*"))
+
+
+def test_corrupt_packet_late_in_the_clip_leaves_no_output(tmp_path):
+    # 40 PNG frames, the 30th damaged: by then the threaded pipeline has decoded, upscaled and encoded
+    # (into the .partial file) many batches, and every stage is busy when the decoder fails.
+    broken, target = tmp_path / "late.mov", tmp_path / "late_x2.mp4"
+    make_video(broken, frames=40, codec="png", audio=False)
+    with av.open(str(broken)) as container:
+        packets = [(p.pos, p.size) for p in container.demux(video=0) if p.size]
+    data = bytearray(broken.read_bytes())
+    pos, size = packets[29]
+    data[pos + 50 : pos + size - 20] = bytes(size - 70)
+    broken.write_bytes(bytes(data))
+    model = sr_zoo.models.get("espcn", scale=2)
+    with pytest.raises(ValueError, match=r"late.mov: cannot decode video frame \d+") as error:
+        sr_zoo.upscale_video(model, broken, target, batch_size=2, progress=False)
+    assert "\n" not in str(error.value)
+    assert not target.exists() and not list(tmp_path.glob(".*partial*"))
+    assert not pipeline_threads()  # decoder and encoder threads stopped, not left running
+
+
+def test_failure_in_any_stage_stops_the_others(tmp_path, monkeypatch):
+    source = tmp_path / "in.mp4"
+    make_video(source, frames=40)
+    model = sr_zoo.models.get("espcn", scale=2)
+    # The encoder fails after one batch: the decoder, blocked on its full queue, and the model stop too.
+    real_encode = video._encode
+
+    def encode_then_fail(pipe, *args):
+        pipe.get(pipe.upscaled)
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(video, "_encode", encode_then_fail)
+    with pytest.raises(OSError, match="disk full"):
+        sr_zoo.upscale_video(model, source, tmp_path / "a.mp4", batch_size=2, progress=False)
+    monkeypatch.setattr(video, "_encode", real_encode)
+    assert not pipeline_threads() and not list(tmp_path.glob("*a.*"))
+    # Ctrl-C in the calling thread (the model's) on the third batch: the decoder and encoder stop too.
+    real_call, calls = video.FrameUpscaler.__call__, []
+
+    def interrupted(self, frames):
+        calls.append(len(frames))
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_call(self, frames)
+
+    monkeypatch.setattr(video.FrameUpscaler, "__call__", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        sr_zoo.upscale_video(model, source, tmp_path / "b.mp4", batch_size=2, progress=False)
+    assert not pipeline_threads() and not list(tmp_path.glob("*b.*"))
 
 
 def test_ctrl_c_leaves_no_output(tmp_path):
@@ -155,5 +241,5 @@ def test_ctrl_c_leaves_no_output(tmp_path):
     reader.join(timeout=30)
     stderr = "".join(seen)
     assert run.returncode == 130, stderr[-2000:]
-    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert "python -m sr_zoo.upscale: error: interrupted" in stderr and "Traceback" not in stderr
     assert not target.exists() and not list(tmp_path.glob(".*partial*"))

@@ -1,46 +1,37 @@
-"""What ``python -m sr_zoo.upscale`` and ``python -m sr_zoo.export`` share: one-line errors, model loading.
+"""What ``python -m sr_zoo.upscale`` and ``python -m sr_zoo.export`` share: argparse on the exit-code
+convention of :mod:`sr_zoo.cli`, and model loading.
 
-Errors are one line on stderr ending in "(see --help)" with exit code 1;
-``--help`` prints the full text and exits 0.
+A usage error (bad flag, missing or unusable input) is one line ``<prog>: error: ... (see --help)``
+and exit code 2; a failure while running (a conversion, a corrupt shipped model) exit code 1;
+Ctrl-C exit code 130; ``--help`` prints the full text and exits 0.
 """
 
 import argparse
 import os
-import sys
 import zipfile
 
+from sr_zoo import cli
 
-class CliError(Exception):
-    """A user error: printed as one line, exit code 1."""
+CliError = cli.UsageError  # a usage error: one line, exit code 2
+Failure = cli.Failure  # a failure while running: one line, exit code 1
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse, but a bad flag is one line and exit code 1 (argparse prints the usage and exits 2)."""
+    """argparse, but a bad flag is the one line of :func:`sr_zoo.cli.fail` (argparse prints the whole usage)."""
 
     def error(self, message):
         raise CliError(message)
 
 
 def run(main, argv, prog):
-    """Calls ``main(argv)``; turns CliError, ValueError and Ctrl-C into one line and an exit code."""
-    try:
-        main(argv)
-    except CliError as e:
-        _fail(f"{prog}: error: {e} (see --help)", 1)
-    except KeyboardInterrupt:
-        _fail(f"{prog}: interrupted; nothing written under the output name", 130)
-    finally:
-        from sr_zoo import _startup
-
-        _startup.end(show=False)
-
-
-def _fail(line, code):
+    """Calls ``main(argv)`` under :func:`sr_zoo.cli.one_line_errors`: one line and the convention's exit code."""
     from sr_zoo import _startup
 
-    _startup.end(show=False)
-    print(line, file=sys.stderr)
-    sys.exit(code)
+    try:
+        with cli.one_line_errors(prog, interrupted="interrupted; nothing written under the output name"):
+            main(argv)
+    finally:
+        _startup.end(show=False)
 
 
 def first_line(error):
@@ -58,17 +49,29 @@ def load_model(spec):
     if os.path.exists(spec) and not zipfile.is_zipfile(spec):  # Keras calls this "File not found"
         size = os.path.getsize(spec)
         raise CliError(f"cannot load model file {spec}: not a .keras (zip) archive ({size} bytes; truncated or corrupt?)")
+    from sr_zoo import pretrained
+
     try:
         return evaluation.load_model(spec)
+    except pretrained.IntegrityError as e:  # a shipped file, not the user's: exit 1
+        raise Failure(first_line(e)) from None
     except (ValueError, FileNotFoundError, OSError) as e:
         raise CliError(first_line(e)) from None
 
 
 def start_tensorflow():
-    """Initialises TensorFlow's devices while its start-up lines are held back, then releases stderr."""
-    import tensorflow as tf
+    """Initialises TensorFlow's devices while its start-up lines are held back, then releases stderr.
+
+    Under another Keras backend (JAX, PyTorch: no TensorFlow needed) only stderr is released.
+    """
+    import keras
 
     from sr_zoo import _startup
+
+    if keras.backend.backend() != "tensorflow":
+        _startup.end(show=False)
+        return
+    import tensorflow as tf
 
     tf.config.list_logical_devices()  # cuInit and friends log here
     # sr_zoo.upscale compiles one function per image shape on purpose (cached); a folder of

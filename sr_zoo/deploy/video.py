@@ -5,12 +5,24 @@ FFmpeg's libraries whose wheels bundle FFmpeg with libx264: no ``ffmpeg``
 binary or pipes, frames arrive as numpy arrays, and audio packets can be
 copied into the new file without re-encoding.
 
-Frames stream through: a batch of ``batch_size`` decoded frames goes through
-the same colour pipeline as :func:`sr_zoo.upscale` (Y models on MATLAB Y with
-bicubic chroma, RGB models on RGB), compiled once per frame shape, and is
-encoded at once, so memory does not grow with the video's length. The output
-is written under a temporary name beside the target and renamed at the end: an
-error or Ctrl-C removes it and leaves nothing under the final name.
+Three stages overlap, joined by bounded queues (:data:`QUEUE_BATCHES` batches
+each), so decoding, the model and encoding share the machine's cores instead
+of taking turns (PyAV releases the GIL while FFmpeg decodes, converts and
+encodes; TensorFlow while its kernels run):
+
+* a decoder thread demuxes and decodes, converts frames to RGB and groups them
+  into batches of ``batch_size`` frames, with the audio packets met on the way
+  kept in their places;
+* the calling thread runs the model on each batch with the same colour pipeline
+  as :func:`sr_zoo.upscale` (Y models on MATLAB Y with bicubic chroma, RGB
+  models on RGB), compiled once per frame shape;
+* an encoder thread encodes the upscaled frames and muxes them, and the audio
+  packets, in the source's order (x264 itself frame-threaded over the cores).
+
+Memory does not grow with the video's length. The first error in any stage
+(or Ctrl-C) stops all three; the output is written under a temporary name
+beside the target and renamed at the end, so an error or Ctrl-C removes it
+and leaves nothing under the final name.
 
 >>> stats = sr_zoo.upscale_video(sr_zoo.pretrained.load("espcn_x3"), "clip.mp4", "clip_x3.mp4", crf=18)
 >>> stats["frames"], stats["frames_per_second"]
@@ -18,6 +30,8 @@ error or Ctrl-C removes it and leaves nothing under the final name.
 
 import os
 import pathlib
+import queue
+import threading
 import time
 
 import numpy as np
@@ -29,9 +43,22 @@ _CRF_CODECS = ("libx264", "libx264rgb", "libx265", "libvpx", "libvpx-vp9", "liba
 _YUV420_CODECS = ("libx264", "h264", "libx265", "hevc", "mpeg4", "libvpx", "libvpx-vp9", "libaom-av1", "libsvtav1")
 _RGB_FORMATS = ("rgb24", "bgr24", "gbrp", "bgr0", "rgb0")
 
+#: Encoders that take x264-style speed presets (``preset=``); other encoders refuse an explicit preset.
+PRESET_CODECS = ("libx264", "libx264rgb", "libx265")
+#: x264's and x265's presets, fastest (largest file at a given CRF) first.
+PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
+#: The preset used when none is given (for :data:`PRESET_CODECS`). Provisional: chosen by measurement with
+#: ``python benchmarks/bench_video.py --presets`` (whole-path frames/s of espcn_x3 640x360 -> 1920x1080 per
+#: preset on a 2-core CPU): the slowest preset that still keeps the whole path at or above real time.
+DEFAULT_PRESET = "veryfast"
+#: Batches each queue between two stages holds: the decoder may run this many batches ahead of the model,
+#: the model this many ahead of the encoder (x3 1080p, batch 4: about 50 MB of upscaled frames waiting).
+QUEUE_BATCHES = 2
+_POLL_S = 0.1  # how often a stage waiting on a queue checks whether another one failed
 
-def upscale_video(model, source, target, *, codec="libx264", crf=18, batch_size=4, overwrite=False, tile=None, progress=True,
-                  precision="auto"):
+
+def upscale_video(model, source, target, *, codec="libx264", crf=18, preset=None, batch_size=4, overwrite=False,
+                  tile=None, progress=True, precision="auto"):
     """Super-resolves the video ``source`` into ``target`` with a zoo model.
 
     Args:
@@ -40,6 +67,9 @@ def upscale_video(model, source, target, *, codec="libx264", crf=18, batch_size=
       codec: FFmpeg encoder name; ``libx264`` (H.264, yuv420p) by default,
         ``libx264rgb`` with ``crf=0`` or ``ffv1`` for lossless RGB.
       crf: quality of x264/x265/VPx/AV1 encoders (lower is better, 0 lossless); ignored by others.
+      preset: encoder speed preset of libx264/libx264rgb/libx265, one of :data:`PRESETS` (faster presets
+        make larger files at the same CRF); ``None``: :data:`DEFAULT_PRESET` for those encoders and
+        nothing for the others. An explicit preset with another encoder is refused (ValueError), not ignored.
       batch_size: frames per model call (the last batch is padded: one compiled shape).
       overwrite: replace an existing ``target``.
       tile: as for :func:`sr_zoo.upscale` (forces tiling, one frame per call).
@@ -47,12 +77,13 @@ def upscale_video(model, source, target, *, codec="libx264", crf=18, batch_size=
       precision: as for :func:`sr_zoo.upscale` (``'auto'``: bfloat16 where it is faster and as good).
 
     Returns:
-      dict with ``frames``, ``seconds``, ``frames_per_second``, ``size`` (output width, height) and ``audio`` (copied or not).
+      dict with ``frames``, ``seconds``, ``frames_per_second`` (whole path, first compilation included),
+      ``size`` (output width, height) and ``audio`` (copied or not).
 
     Raises:
       ValueError (one line, naming the file): not a video, no video stream, a
-      frame that cannot be decoded, an existing ``target`` without
-      ``overwrite``, an unknown codec or extension.
+      frame that cannot be decoded or encoded, an existing ``target`` without
+      ``overwrite``, an unknown codec, preset or extension.
     """
     import av
 
@@ -67,6 +98,13 @@ def upscale_video(model, source, target, *, codec="libx264", crf=18, batch_size=
         av.codec.Codec(codec, "w")
     except (av.error.FFmpegError, ValueError) as e:
         raise ValueError(f"unknown video encoder {codec!r} in this FFmpeg build ({e})") from None
+    if preset is not None:
+        if codec not in PRESET_CODECS:
+            raise ValueError(f"preset {preset!r}: encoder {codec} has no presets (they apply to {', '.join(PRESET_CODECS)})")
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r} for {codec}; choose one of {', '.join(PRESETS)}")
+    elif codec in PRESET_CODECS:
+        preset = DEFAULT_PRESET
     try:
         inp = av.open(str(source))
     except (av.error.FFmpegError, OSError) as e:
@@ -76,7 +114,7 @@ def upscale_video(model, source, target, *, codec="libx264", crf=18, batch_size=
         with inp:
             if not inp.streams.video:
                 raise ValueError(f"{source}: has no video stream")
-            stats = _transcode(model, inp, source, tmp, codec, crf, batch_size, tile, progress)
+            stats = _transcode(model, inp, source, target, tmp, codec, crf, preset, batch_size, tile, progress, precision)
         os.replace(tmp, target)
         return stats
     except BaseException:  # errors and Ctrl-C: no half-written file anywhere
@@ -89,7 +127,89 @@ def _why(error):
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def _transcode(model, inp, source, tmp, codec, crf, batch_size, tile, progress):
+def _cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+class _Stopped(Exception):
+    """Raised in a stage waiting on a queue once another stage has failed."""
+
+
+_END = object()  # the last item through each queue
+
+
+class _Pipeline:
+    """The stages' shared state: bounded queues whose waits end as soon as any stage fails."""
+
+    def __init__(self):
+        self.stop = threading.Event()
+        self.error = None  # the first failure, raised in the calling thread
+        self._lock = threading.Lock()
+        self.decoded = queue.Queue(maxsize=QUEUE_BATCHES)
+        self.upscaled = queue.Queue(maxsize=QUEUE_BATCHES)
+
+    def fail(self, error):
+        with self._lock:
+            if self.error is None:
+                self.error = error
+        self.stop.set()
+
+    def put(self, q, item):
+        while not self.stop.is_set():
+            try:
+                return q.put(item, timeout=_POLL_S)
+            except queue.Full:
+                pass
+        raise _Stopped
+
+    def get(self, q):
+        while not self.stop.is_set():
+            try:
+                return q.get(timeout=_POLL_S)
+            except queue.Empty:
+                pass
+        raise _Stopped
+
+    def start(self, name, stage, *args):
+        def run():
+            try:
+                stage(self, *args)
+            except _Stopped:
+                pass
+            except BaseException as e:  # noqa: BLE001 (handed to the calling thread, which raises it)
+                self.fail(e)
+
+        thread = threading.Thread(target=run, name=f"sr_zoo-video-{name}", daemon=True)
+        thread.start()
+        return thread
+
+    @staticmethod
+    def join(threads):
+        """Waits for the stages to end (within one packet or frame once stopped); a Ctrl-C meanwhile is kept
+        for after, so that no stage is left using a container that is being closed."""
+        interrupted = None
+        for thread in threads:
+            while thread.is_alive():
+                try:
+                    thread.join(timeout=_POLL_S)
+                except KeyboardInterrupt as e:
+                    interrupted = e
+        return interrupted
+
+
+class _Batch:
+    """Decoded frames in model order, with the audio packets met among them (``order``: ``None`` marks a frame)."""
+
+    __slots__ = ("frames", "times", "order")
+
+    def __init__(self, frames, times, order):
+        self.frames, self.times, self.order = frames, times, order
+
+
+def _transcode(model, inp, source, target, tmp, codec, crf, preset, batch_size, tile, progress, precision):
     import av
     from tqdm import tqdm
 
@@ -98,65 +218,70 @@ def _transcode(model, inp, source, tmp, codec, crf, batch_size, tile, progress):
     ain = inp.streams.audio[0] if inp.streams.audio else None
     upscaler = FrameUpscaler(model, batch_size=batch_size, tile=tile, precision=precision)
     s = upscaler.scale
+    width, height = vin.codec_context.width, vin.codec_context.height
     rate = vin.average_rate or vin.guessed_rate or 25
     total = vin.frames or (int(round(float(inp.duration / av.time_base * rate))) if inp.duration else None)
     start = time.perf_counter()
-    frames_done = 0
     tmp.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(tmp), "w", format=_container_format(tmp)) as out:
+    out = av.open(str(tmp), "w", format=_container_format(tmp))
+    failed = True
+    try:
         vout = out.add_stream(codec, rate=rate)
-        vout.width, vout.height = vin.codec_context.width * s, vin.codec_context.height * s
+        vout.width, vout.height = width * s, height * s
         vout.pix_fmt = _pixel_format(codec)
         vout.time_base = vin.time_base
+        options = {}
         if codec in _CRF_CODECS:
-            vout.options = {"crf": str(crf)} if not codec.startswith("libvpx") else {"crf": str(crf), "b": "0"}
+            options = {"crf": str(crf)} if not codec.startswith("libvpx") else {"crf": str(crf), "b": "0"}
+        if preset is not None:
+            options["preset"] = preset
+        vout.options = options
+        # PyAV's default (slice threads) makes x264 cut each frame into slices; frame threads (what AUTO
+        # gives x264) are faster and compress better. One encoder thread per core the process may use:
+        # x264's own default, 1.5 per core, would only crowd the model further.
+        vout.codec_context.thread_type = "AUTO"
+        vout.codec_context.thread_count = _cores()
         aout = out.add_stream_from_template(ain) if ain is not None else None
+        pipe = _Pipeline()
+        written = [0]  # frames the encoder has taken
+        threads = []
         bar = None  # drawn after the first batch (compiled by then): its frames/s and ETA mean something
-        pending = []  # decoded frames waiting for a full batch
-
-        def flush():
-            nonlocal frames_done, bar
-            if not pending:
-                return
-            hr = upscaler(np.stack([f.to_ndarray(format="rgb24") for f in pending]))
-            for frame, image in zip(pending, hr):
-                new = av.VideoFrame.from_ndarray(image, format="rgb24")
-                new.pts, new.time_base = frame.pts, frame.time_base
-                out.mux(vout.encode(new))
-            frames_done += len(pending)
-            if bar is None:
-                bar = tqdm(total=total, initial=frames_done, unit="frame", disable=not progress, dynamic_ncols=True)
-            else:
-                bar.update(len(pending))
-            pending.clear()
-
-        streams = [vin] + ([ain] if ain is not None else [])
+        error = None
         try:
-            for packet in inp.demux(*streams):
-                if packet.stream.type == "audio":
-                    if packet.dts is not None:  # the demuxer's empty flush packet has none
-                        packet.stream = aout
-                        out.mux(packet)
-                    continue
-                try:
-                    decoded = packet.decode()
-                except av.error.FFmpegError as e:
-                    _erase(bar)
-                    raise ValueError(f"{source}: cannot decode video frame {frames_done + len(pending) + 1} ({_why(e)})") from None
-                for frame in decoded:
-                    pending.append(frame)
-                    if len(pending) == batch_size:
-                        flush()
-        except av.error.FFmpegError as e:  # a damaged container
+            threads.append(pipe.start("decode", _decode, inp, vin, ain, source, batch_size, width, height))
+            threads.append(pipe.start("encode", _encode, out, vout, aout, target, written))
+            while (batch := pipe.get(pipe.decoded)) is not _END:
+                hr = upscaler(batch.frames) if len(batch.frames) else batch.frames
+                pipe.put(pipe.upscaled, (batch, hr))
+                if bar is None:
+                    bar = tqdm(total=total, initial=len(hr), unit="frame", disable=not progress, dynamic_ncols=True)
+                else:
+                    bar.update(len(hr))
+            pipe.put(pipe.upscaled, _END)
+        except _Stopped:
+            pass  # a stage failed: its error is raised below
+        except BaseException as e:  # the model's errors, Ctrl-C
+            error = e
+            pipe.fail(e)
+        interrupted = pipe.join(threads)
+        error = error or pipe.error or interrupted
+        if error is not None:
             _erase(bar)
-            raise ValueError(f"{source}: cannot read past frame {frames_done + len(pending)} ({_why(e)})") from None
-        except BaseException:
-            _erase(bar)
-            raise
-        flush()
-        out.mux(vout.encode(None))
+            raise error
         if bar is not None:
             bar.close()
+        failed = False
+    finally:
+        try:
+            out.close()  # after the stages have ended: none of them uses it any more
+        except Exception as e:  # noqa: BLE001
+            if failed:  # the error that stopped the stages is the one to report
+                pass
+            elif isinstance(e, av.error.FFmpegError):
+                raise ValueError(f"{target}: cannot finish writing ({_why(e)})") from None
+            else:
+                raise
+    frames_done = written[0]
     if frames_done == 0:
         raise ValueError(f"{source}: no video frame could be decoded")
     seconds = time.perf_counter() - start
@@ -167,6 +292,72 @@ def _transcode(model, inp, source, tmp, codec, crf, batch_size, tile, progress):
         "size": (vout.width, vout.height),
         "audio": aout is not None,
     }
+
+
+def _decode(pipe, inp, vin, ain, source, batch_size, width, height):
+    """Decoder stage: batches of ``batch_size`` RGB frames (the last one shorter) into ``pipe.decoded``."""
+    import av
+
+    frames, times, order = [], [], []
+    count = 0
+
+    def ship():
+        nonlocal frames, times, order
+        if order:
+            batch = np.stack(frames) if frames else np.zeros((0, height, width, 3), np.uint8)
+            pipe.put(pipe.decoded, _Batch(batch, times, order))
+        frames, times, order = [], [], []
+
+    streams = [vin] + ([ain] if ain is not None else [])
+    try:
+        for packet in inp.demux(*streams):
+            if pipe.stop.is_set():
+                raise _Stopped
+            if packet.stream.type == "audio":
+                if packet.dts is not None:  # the demuxer's empty flush packet has none
+                    order.append(packet)
+                continue
+            try:
+                decoded = packet.decode()
+            except av.error.FFmpegError as e:
+                raise ValueError(f"{source}: cannot decode video frame {count + 1} ({_why(e)})") from None
+            for frame in decoded:
+                # At the stream's size: one compiled shape even if a frame comes in another size.
+                frames.append(frame.to_ndarray(format="rgb24", width=width, height=height))
+                times.append((frame.pts, frame.time_base))
+                order.append(None)
+                count += 1
+                if len(frames) == batch_size:
+                    ship()
+    except av.error.FFmpegError as e:  # a damaged container
+        raise ValueError(f"{source}: cannot read past frame {count} ({_why(e)})") from None
+    ship()
+    pipe.put(pipe.decoded, _END)
+
+
+def _encode(pipe, out, vout, aout, target, written):
+    """Encoder stage: upscaled frames and audio packets from ``pipe.upscaled`` into ``out``, in order."""
+    import av
+
+    try:
+        while (item := pipe.get(pipe.upscaled)) is not _END:
+            batch, hr = item
+            k = 0
+            for entry in batch.order:
+                if entry is None:
+                    new = av.VideoFrame.from_ndarray(hr[k], format="rgb24")
+                    new.pts, new.time_base = batch.times[k]
+                    k += 1
+                    out.mux(vout.encode(new))
+                    written[0] += 1
+                else:
+                    entry.stream = aout
+                    out.mux(entry)
+            if pipe.stop.is_set():
+                raise _Stopped
+        out.mux(vout.encode(None))
+    except av.error.FFmpegError as e:
+        raise ValueError(f"{target}: cannot encode or write frame {written[0] + 1} ({_why(e)})") from None
 
 
 def _erase(bar):
