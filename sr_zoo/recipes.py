@@ -542,7 +542,7 @@ ZOO = {z.name: z for z in [
               warm_start="edsr-baseline_x3"),
     # an eighth CPU-stage cycle from the shipped file (the first: 2k steps from edsr-baseline_x2 at 2e-4; the
     # second to seventh: 1.5k steps each from the shipped file at 2e-4)
-    _edsr_zoo(4, {"set5": 32.09, "set14": 28.58, "b100": 27.57}, bfloat16_stage=True, epochs=10,
+    _edsr_zoo(4, {"set5": 32.09, "set14": 28.58, "b100": 27.57}, bfloat16_stage=True, epochs=8,
               warm_start="edsr-baseline_x4"),
     ZooModel(
         name="edsr-tiny_x2", model="edsr", scale=2, channels=3, preset="tiny",
