@@ -532,16 +532,16 @@ ZOO = {z.name: z for z in [
     # transferred again from the shipped lapsrn_x4 after its sixth cycle (earlier x8 files grew from x4's first
     # and fifth files); cycles from the x8 file itself (1.5k steps at 2e-4, 2k at 1e-4) dipped and ended below it
     _lapsrn_zoo(8, {"set5": 26.14, "set14": 24.44, "b100": 24.54}, cpu_stage=True, steps_per_epoch=625),
-    # a seventh CPU-stage cycle from the shipped file, with a linear warm-up over its first 10% (the first two:
-    # 2k steps at 5e-4, 2.1k at 3e-4; the third to sixth: 1.5k each at 2e-4 without warm-up)
+    # the first bfloat16 stage from the shipped file: the paper's batch and patch (before it, seven float32
+    # CPU-stage cycles at batch 4: 2k steps at 5e-4, 2.1k at 3e-4, then 1.5k each at 2e-4; see the lineage)
     _edsr_zoo(2, {"set5": 37.99, "set14": 33.57, "b100": 32.16}, bfloat16_stage=True, epochs=12,
               warm_start="edsr-baseline_x2"),
     # an eighth CPU-stage cycle from the shipped file (the first: 2.5k steps from edsr-baseline_x2 at 2e-4; the
     # second to seventh: 1.5k steps each at 2e-4)
     _edsr_zoo(3, {"set5": 34.37, "set14": 30.28, "b100": 29.09}, cpu_stage=True, epochs=3, steps_per_epoch=500,
               warm_start="edsr-baseline_x3"),
-    # an eighth CPU-stage cycle from the shipped file (the first: 2k steps from edsr-baseline_x2 at 2e-4; the
-    # second to seventh: 1.5k steps each from the shipped file at 2e-4)
+    # the first bfloat16 stage from the shipped file (before it, eight float32 CPU-stage cycles at batch 4: 2k
+    # steps from edsr-baseline_x2 at 2e-4, then 1.5k each from the shipped file at 2e-4; see the lineage)
     _edsr_zoo(4, {"set5": 32.09, "set14": 28.58, "b100": 27.57}, bfloat16_stage=True, epochs=8,
               warm_start="edsr-baseline_x4"),
     ZooModel(
