@@ -22,20 +22,13 @@ import contextlib
 import os
 import sys
 
+# The errors and text helpers live low in the package (library modules raise and use them); the tools
+# keep finding them here.
+from sr_zoo.errors import Failure, FlagError, ToolFailure, UsageError  # noqa: F401
+from sr_zoo.text import duration, parse_options  # noqa: F401
+
 HELP_FLAGS = ("--help", "-h", "-?", "--helpshort", "--helpfull")
 USAGE_ERROR, FAILURE, INTERRUPTED = 2, 1, 130
-
-
-class UsageError(ValueError):
-    """The user asked for something that cannot work (flag, argument, input path): exit 2."""
-
-
-class FlagError(UsageError):
-    """A flag's value is wrong; the message names the flag."""
-
-
-class Failure(RuntimeError):
-    """The work itself failed (a conversion, a corrupt shipped file): exit 1."""
 
 
 def fail(tool, message, code=USAGE_ERROR, hint=None):
@@ -81,13 +74,6 @@ def _debug():
     return bool(os.environ.get("SR_ZOO_DEBUG"))
 
 
-def _raised(error, module, name):
-    """Whether ``error`` is ``module.name``, without importing ``module`` (sr_zoo.training loads Keras):
-    an error of a module that was never imported cannot have been raised."""
-    loaded = sys.modules.get(module)
-    return loaded is not None and isinstance(error, getattr(loaded, name, ()))
-
-
 @contextlib.contextmanager
 def one_line_errors(tool, debug=None, interrupted="interrupted"):
     """Turns the library's expected errors into one line on stderr and the exit code of the convention above.
@@ -109,53 +95,14 @@ def one_line_errors(tool, debug=None, interrupted="interrupted"):
     except Failure as e:
         fail(tool, e, FAILURE)
     except Exception as e:
-        if _raised(e, "sr_zoo.training", "TrainingError"):
-            fail(tool, f"training stopped: {e}", FAILURE)
-        if _raised(e, "sr_zoo.pretrained", "IntegrityError"):
-            fail(tool, e, FAILURE)
+        if isinstance(e, ToolFailure):  # an error a library module defines (TrainingError, IntegrityError)
+            fail(tool, f"{e.prefix}{e}", FAILURE)
         if isinstance(e, (ValueError, ImportError, FileNotFoundError, FileExistsError, NotADirectoryError,
                           IsADirectoryError, PermissionError)):
             fail(tool, e)
         if isinstance(e, OSError):
             fail(tool, e, FAILURE)
         raise
-
-
-def duration(seconds):
-    """``"45s"``, ``"12m 05s"``, ``"3h 20m"``: a time for people to read, never ``"0.0 h"`` for a short one."""
-    if seconds < 0.5:
-        return "under 1s"
-    seconds = int(seconds + 0.5)  # half up: round() would make 0.5 s "0s"
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    if h:
-        return f"{h}h {m:02d}m"
-    return f"{m}m {s:02d}s" if m else f"{s}s"
-
-
-def parse_options(items, flag):
-    """``['filters=4', 'res_scale=0.1']`` -> ``{'filters': 4, 'res_scale': 0.1}`` (ints, floats, bools, None, text)."""
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise FlagError(f"{flag}: expected key=value, got {item!r}")
-        out[key.strip()] = _literal(value.strip())
-    return out
-
-
-def _literal(text):
-    lowered = text.lower()
-    if lowered in ("none", "null"):
-        return None
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
 
 
 def check_recipe_flags(recipe, *, hr_patch_size=None, checkpoint_every=None):

@@ -28,6 +28,8 @@ import os
 import pathlib
 import sys
 
+from sr_zoo.errors import ToolFailure
+
 WEIGHTS_DIR = pathlib.Path(__file__).resolve().parent / "weights"
 MANIFEST = WEIGHTS_DIR / "manifest.json"
 BENCHMARKS = ("set5", "set14", "b100")
@@ -37,8 +39,8 @@ PROTOCOL_X8 = ("Y channel (MATLAB rgb2ycbcr), crop = scale pixels, LR made from 
                "(bit-exact with MATLAB's imresize, symmetric borders)")
 
 
-class IntegrityError(ValueError):
-    """A shipped file does not match the sha256 its manifest entry records."""
+class IntegrityError(ValueError, ToolFailure):
+    """A shipped file does not match the sha256 its manifest entry records (the tools: exit 1)."""
 
 
 def manifest():
@@ -272,7 +274,7 @@ def table(markdown=True):
 
     ``markdown=False``: plain text, with a first line saying what the numbers are.
     """
-    from sr_zoo import cli, recipes
+    from sr_zoo import recipes, text
 
     entries = available()
     header = ["Model", "Params", "GMACs / 1080p frame", "Set5", "Set14", "B100", "Trained", "Status"]
@@ -300,7 +302,7 @@ def table(markdown=True):
         wall = t.get("wall_seconds")
         # The README embeds the markdown table (tests/test_pretrained.py checks it is current): its hours
         # change only together with `--update_readme`.
-        hours = "" if not wall else f", {wall / 3600:.1f} h" if markdown else f", {cli.duration(wall)}"
+        hours = "" if not wall else f", {wall / 3600:.1f} h" if markdown else f", {text.duration(wall)}"
         warm = ", warm start" if t.get("warm_start") else ""
         trained = (f"{t.get('data', '?')}, {f'{run / 1000:g}' if run else '?'}k{done} steps{best}{hours}{warm}, "
                    f"{t.get('device', '?')}")

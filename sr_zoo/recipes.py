@@ -12,7 +12,7 @@ can be overridden by a flag. Where a paper is silent, the choice is marked
 import dataclasses
 import functools
 
-from sr_zoo import cli
+from sr_zoo import text
 
 
 @dataclasses.dataclass
@@ -259,7 +259,7 @@ class ZooModel:
             batch = int(self.flag("batch_size", batch))
             steps = int(self.flag("epochs", recipe.epochs)) * int(self.flag("steps_per_epoch", recipe.steps_per_epoch))
         options = self.flag("model_options")
-        options = tuple(sorted(cli.parse_options(options.split(","), "--model_options").items())) if options else ()
+        options = tuple(sorted(text.parse_options(options.split(","), "--model_options").items())) if options else ()
         macs = _macs_per_lr_pixel(self.model, self.scale, self.channels, self.preset, options)
         per_step = 3 * 2 * macs * recipe.patch_sizes()[0] ** 2 * batch
         return {"steps": steps, "batch_size": batch, "flops_per_step": per_step, "flops": per_step * steps}

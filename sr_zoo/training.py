@@ -42,6 +42,7 @@ import numpy as np
 
 from sr_zoo import evaluation, losses, metrics, models
 from sr_zoo import precision as precision_lib
+from sr_zoo.errors import ToolFailure
 
 CHECKPOINT_DIR = "checkpoints"
 LATEST = "latest.json"
@@ -53,8 +54,13 @@ DISTRIBUTION_ENV = ("KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_
                     "KERAS_DISTRIBUTION_PROCESS_ID")
 
 
-class TrainingError(RuntimeError):
-    """Training stopped for a reason the user must see (NaN loss, inconsistent resume, ...)."""
+class TrainingError(RuntimeError, ToolFailure):
+    """Training stopped for a reason the user must see (NaN loss, inconsistent resume, ...).
+
+    The tools report it as ``training stopped: <message>``, exit 1 (:class:`sr_zoo.errors.ToolFailure`).
+    """
+
+    prefix = "training stopped: "
 
 
 # ----------------------------------------------------------------------------- backends
@@ -1068,9 +1074,9 @@ class RunTimeEstimate(keras.callbacks.Callback):
 
 
 def _duration(seconds):
-    from sr_zoo import cli
+    from sr_zoo import text
 
-    return cli.duration(seconds)
+    return text.duration(seconds)
 
 
 __all__ = ["train", "TrainResult", "TrainingError", "LayerwiseSGD", "make_optimizer", "make_strategy", "Checkpointer",
