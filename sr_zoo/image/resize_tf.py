@@ -9,7 +9,7 @@ which makes the two bit-identical.
 
 import tensorflow as tf
 
-from sr_zoo.image import resize as _np_resize
+from sr_zoo.image import resize_math as _np_resize
 
 
 def _static_or_dynamic(x, axis):
