@@ -56,8 +56,9 @@ def main(argv):
             raise cli.FlagError(f"--data_dir folder not found: {FLAGS.data_dir}")
         datasets = [d.strip() if evaluation_is_folder(d.strip()) else d.strip().lower() for d in FLAGS.datasets]
         from sr_zoo import evaluation
+        from sr_zoo.data import benchmarks
 
-        evaluation.check_benchmarks(datasets)
+        benchmarks.check_benchmarks(datasets)
         methods, scales, label = evaluation.methods_from_flag(
             FLAGS.model, scales=scales, self_ensemble=FLAGS.self_ensemble, tile=FLAGS.tile, precision=FLAGS.precision
         )
@@ -71,7 +72,7 @@ def main(argv):
         if FLAGS.json:  # before the work, not after it
             check_json_target(FLAGS.json, list(methods), datasets, scales, FLAGS.overwrite)
         if FLAGS.dry_run:
-            counts = [len(evaluation.load_pairs(d, s, FLAGS.data_dir, FLAGS.tfds_data_dir)) for d in datasets
+            counts = [len(benchmarks.load_pairs(d, s, FLAGS.data_dir, FLAGS.tfds_data_dir)) for d in datasets
                       for s in scales]
             print(f"Dry run: {label}; {len(counts)} dataset/scale combinations ({sum(counts)} images) load")
             return
@@ -121,9 +122,9 @@ def check_json_target(path, methods, datasets, scales, overwrite=False):
 
 
 def evaluation_is_folder(name):
-    from sr_zoo import evaluation
+    from sr_zoo.data import benchmarks
 
-    return evaluation.is_folder_spec(name)
+    return benchmarks.is_folder_spec(name)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 import sr_zoo  # noqa: E402
 import sr_zoo.pretrained  # noqa: E402
 from sr_zoo import evaluation, inference, metrics, precision, recipes  # noqa: E402
+from sr_zoo.data import benchmarks  # noqa: E402
 
 
 def load():
@@ -36,7 +37,7 @@ def load():
 
 
 def set5_psnr(model, scale, prec):
-    pairs = evaluation.load_pairs("set5", scale)
+    pairs = benchmarks.load_pairs("set5", scale)
     return float(np.mean([metrics.psnr(p.hr, sr_zoo.upscale(model, p.lr, precision=prec), crop_border=scale)
                           for p in pairs]))
 

@@ -94,6 +94,22 @@ def load(name):
     return keras.models.load_model(verify(name), compile=False)
 
 
+def load_model(spec):
+    """Loads a model from a ``.keras`` path or a pretrained name; returns ``(model, label)``."""
+    import keras
+
+    import sr_zoo  # noqa: F401  (registers the zoo's layers for deserialization)
+
+    if os.path.exists(spec):
+        try:
+            return keras.models.load_model(spec), spec
+        except Exception as e:  # Keras raises several types for a bad file
+            raise ValueError(f"cannot load model file {spec}: {e}") from e
+    if spec.endswith(".keras"):
+        raise FileNotFoundError(f"model file not found: {spec}")
+    return load(spec), f"{spec} (pretrained)"
+
+
 # ----------------------------------------------------------------------------- publishing
 
 
@@ -201,6 +217,7 @@ def publish(name, source, *, data_dir=None, training=None, allow_worse=False):
     import keras
 
     from sr_zoo import evaluation, models, recipes
+    from sr_zoo.data import benchmarks
 
     zoo_model = recipes.zoo(name)
     source = pathlib.Path(source)
@@ -210,7 +227,7 @@ def publish(name, source, *, data_dir=None, training=None, allow_worse=False):
     if info.scale != zoo_model.scale or info.channels != zoo_model.channels:
         raise ValueError(f"{file} is x{info.scale} with {info.channels} channels; {name} is x{zoo_model.scale} "
                          f"with {zoo_model.channels}")
-    methods = {"bicubic": evaluation.bicubic, name: evaluation.model_upscaler(model)[0]}
+    methods = {"bicubic": benchmarks.bicubic, name: evaluation.model_upscaler(model)[0]}
     scores = evaluation.evaluate(methods, ["set5"], [zoo_model.scale], data_dir=data_dir)  # first: the gate
     shipped = manifest().get(name)
     if shipped and not allow_worse:
@@ -371,7 +388,8 @@ def figure(out_path, names=None, crop=96, zoom=2, data_dir=None):
     import numpy as np
     from PIL import Image, ImageDraw
 
-    from sr_zoo import evaluation, inference, metrics
+    from sr_zoo import inference, metrics
+    from sr_zoo.data import benchmarks
 
     names = list(names or available())
     scales = sorted({available()[n]["scale"] for n in names})
@@ -383,8 +401,8 @@ def figure(out_path, names=None, crop=96, zoom=2, data_dir=None):
     draw = ImageDraw.Draw(sheet)
     scores = []
     for r, (scale, (benchmark, image, (top, left))) in enumerate(rows):
-        pair = next(p for p in evaluation.load_pairs(benchmark, scale, data_dir) if p.name == image)
-        columns = [(f"bicubic x{scale}", evaluation.bicubic(pair.lr, scale))]
+        pair = next(p for p in benchmarks.load_pairs(benchmark, scale, data_dir) if p.name == image)
+        columns = [(f"bicubic x{scale}", benchmarks.bicubic(pair.lr, scale))]
         columns += [(n, inference.upscale(m, pair.lr, precision="float32")) for n, m in models_by_scale[scale]]
         columns.append((f"HR ({benchmark} {image})", pair.hr))
         y0 = r * (tile + label_h)

@@ -40,7 +40,8 @@ import contextlib
 import keras
 import numpy as np
 
-from sr_zoo import evaluation, losses, metrics, models
+from sr_zoo import losses, metrics, models, pretrained
+from sr_zoo.data import benchmarks
 from sr_zoo import precision as precision_lib
 from sr_zoo.errors import ToolFailure
 
@@ -381,7 +382,7 @@ class Validation(keras.callbacks.Callback):
         self.best_psnr = -math.inf
         self.curve = []  # [epoch, PSNR] after every epoch: the validation curve the zoo manifest records
         self.bicubic_psnr = float(np.mean([
-            metrics.psnr(p.hr, evaluation.bicubic(p.lr, scale), crop_border=scale) for p in pairs
+            metrics.psnr(p.hr, benchmarks.bicubic(p.lr, scale), crop_border=scale) for p in pairs
         ]))
 
     def score(self):
@@ -396,7 +397,7 @@ class Validation(keras.callbacks.Callback):
             sr = inference.upscale(model, pair.lr, precision="float32")
             values.append(metrics.psnr(pair.hr, sr, crop_border=self.scale))
             if len(strips) < 2:
-                strips.append(_strip(evaluation.bicubic(pair.lr, self.scale), sr, pair.hr))
+                strips.append(_strip(benchmarks.bicubic(pair.lr, self.scale), sr, pair.hr))
         return float(np.mean(values)), strips
 
     def on_epoch_end(self, epoch, logs=None):
@@ -737,8 +738,8 @@ def validation_pairs(benchmark, scale, data_dir=None, tfds_data_dir=None):
 
     Benchmarks use their MATLAB LR images; other datasets get the MATLAB-exact bicubic LR of the modcropped HR.
     """
-    if benchmark in evaluation.BENCHMARK_FOLDERS:
-        return evaluation.load_pairs(benchmark, scale, data_dir, tfds_data_dir)
+    if benchmark in benchmarks.BENCHMARK_FOLDERS:
+        return benchmarks.load_pairs(benchmark, scale, data_dir, tfds_data_dir)
     from sr_zoo import data
 
     ensure_embedded_built([benchmark], tfds_data_dir)
@@ -746,8 +747,8 @@ def validation_pairs(benchmark, scale, data_dir=None, tfds_data_dir=None):
     split = data.pipeline.default_split(builder, train=False)
     pairs = []
     for ex in data.load_images(benchmark, split, data_dir=tfds_data_dir).as_numpy_iterator():
-        hr = evaluation.modcrop(ex["hr"], scale)
-        pairs.append(evaluation.Pair(ex["name"].decode(), hr, evaluation.imresize(hr, 1 / scale), "imresize"))
+        hr = benchmarks.modcrop(ex["hr"], scale)
+        pairs.append(benchmarks.Pair(ex["name"].decode(), hr, benchmarks.imresize(hr, 1 / scale), "imresize"))
     return pairs
 
 
@@ -837,8 +838,8 @@ def _train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None
             check_run_config(output_dir, run_config, write=False)
         if warm_start:
             _warm_start(model, warm_start)
-        if validation and validation in evaluation.BENCHMARK_FOLDERS:
-            evaluation.load_pairs(validation, recipe.scale, validation_dir, tfds_data_dir)
+        if validation and validation in benchmarks.BENCHMARK_FOLDERS:
+            benchmarks.load_pairs(validation, recipe.scale, validation_dir, tfds_data_dir)
         total = recipe.epochs * recipe.steps_per_epoch
         print(f"Dry run: recipe, model ({model.count_params():,} parameters), data sources and {output_dir} are fine; "
               f"would train {total:,} steps")
@@ -1013,7 +1014,7 @@ def _warm_start(model, spec):
     """
     from sr_zoo import models
 
-    source, label = evaluation.load_model(str(spec))
+    source, label = pretrained.load_model(str(spec))
     try:
         copied, fresh = models.transfer_weights(model, source)
     except ValueError as e:

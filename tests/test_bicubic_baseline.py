@@ -3,6 +3,7 @@
 import pytest
 
 from sr_zoo import evaluation
+from sr_zoo.data import benchmarks
 
 # Published bicubic baseline (SRCNN / VDSR / LapSRN papers): (PSNR, SSIM), Y channel, crop = scale.
 PUBLISHED = {
@@ -14,7 +15,7 @@ PUBLISHED = {
 
 @pytest.mark.parametrize("benchmark", ["set5", "set14", "b100"])
 def test_bicubic_reproduces_published_table(data_dir, benchmark):
-    scores = evaluation.evaluate({"bicubic": evaluation.bicubic}, [benchmark], [2, 3, 4], data_dir=data_dir)
+    scores = evaluation.evaluate({"bicubic": benchmarks.bicubic}, [benchmark], [2, 3, 4], data_dir=data_dir)
     for score in scores:
         psnr, ssim = PUBLISHED[(score.benchmark, score.scale)]
         assert score.psnr == pytest.approx(psnr, abs=0.02), (score.benchmark, score.scale, score.psnr)

@@ -4,30 +4,32 @@ import numpy as np
 import pytest
 
 from sr_zoo import evaluation, paths
+from sr_zoo.data import benchmarks
+from sr_zoo.image import imresize
 
 
 def test_set5_pairs_from_the_shared_folder(data_dir):
-    pairs = evaluation.load_pairs("set5", 3, data_dir)
+    pairs = benchmarks.load_pairs("set5", 3, data_dir)
     assert [p.name for p in pairs] == ["baby", "bird", "butterfly", "head", "woman"]
     for p in pairs:
         assert p.lr_source == "matlab"
         assert p.hr.shape[0] == 3 * p.lr.shape[0] and p.hr.shape[1] == 3 * p.lr.shape[1]
     # x8 has no MATLAB LR here: HR is modcropped and shrunk with the MATLAB-exact imresize.
-    pairs8 = evaluation.load_pairs("set5", 8, data_dir)
+    pairs8 = benchmarks.load_pairs("set5", 8, data_dir)
     assert all(p.lr_source == "imresize" and p.hr.shape[0] % 8 == 0 for p in pairs8)
-    set14 = evaluation.load_pairs("set14", 2, data_dir)
+    set14 = benchmarks.load_pairs("set14", 2, data_dir)
     assert set14[2].name == "bridge" and set14[2].hr.ndim == 2  # grayscale stays grayscale
 
 
 def test_x8_pairs_crop_the_hr_and_make_the_lr_with_matlab_imresize(data_dir):
     # no MATLAB LR files at x8: B100 (no full-size folder) takes the HR of its x4 folder
-    x4 = {p.name: p for p in evaluation.load_pairs("b100", 4, data_dir)}
-    x8 = evaluation.load_pairs("b100", 8, data_dir)
+    x4 = {p.name: p for p in benchmarks.load_pairs("b100", 4, data_dir)}
+    x8 = benchmarks.load_pairs("b100", 8, data_dir)
     assert len(x8) == len(x4) == 100
     for pair in x8[:5]:
         assert pair.lr_source == "imresize" and pair.hr.shape[0] % 8 == 0 and pair.hr.shape[1] % 8 == 0
-        np.testing.assert_array_equal(pair.hr, evaluation.modcrop(x4[pair.name].hr, 8))
-        np.testing.assert_array_equal(pair.lr, evaluation.imresize(pair.hr, 1 / 8))
+        np.testing.assert_array_equal(pair.hr, benchmarks.modcrop(x4[pair.name].hr, 8))
+        np.testing.assert_array_equal(pair.lr, imresize(pair.hr, 1 / 8))
 
 
 def test_tfds_source_gives_the_same_numbers(data_dir, tmp_path):
@@ -39,12 +41,12 @@ def test_tfds_source_gives_the_same_numbers(data_dir, tmp_path):
     cls(data_dir=str(tmp_path / "tfds"), config="set5").download_and_prepare(download_config=cfg)
     empty = tmp_path / "no_folders"
     empty.mkdir()
-    from_tfds = evaluation.evaluate({"bicubic": evaluation.bicubic}, ["set5"], [4], data_dir=empty,
+    from_tfds = evaluation.evaluate({"bicubic": benchmarks.bicubic}, ["set5"], [4], data_dir=empty,
                                     tfds_data_dir=tmp_path / "tfds")
-    from_folder = evaluation.evaluate({"bicubic": evaluation.bicubic}, ["set5"], [4], data_dir=data_dir)
+    from_folder = evaluation.evaluate({"bicubic": benchmarks.bicubic}, ["set5"], [4], data_dir=data_dir)
     assert from_tfds[0].psnr == pytest.approx(from_folder[0].psnr, abs=1e-9)
     with pytest.raises(FileNotFoundError, match="tfds build"):
-        evaluation.load_pairs("urban100", 2, empty, tmp_path / "tfds")
+        benchmarks.load_pairs("urban100", 2, empty, tmp_path / "tfds")
 
 
 def test_urban100_x2_uses_the_full_size_original(tmp_path):
@@ -55,13 +57,13 @@ def test_urban100_x2_uses_the_full_size_original(tmp_path):
     original = rng.integers(0, 256, (48, 40, 3), dtype=np.uint8)
     for s, hr, lr in [(2, "half", "quarter"), (4, "full", "quarter")]:
         (root / f"image_SRF_{s}").mkdir(parents=True)
-    half = evaluation.imresize(original, 1 / 2)
-    quarter = evaluation.imresize(original, 1 / 4)
+    half = imresize(original, 1 / 2)
+    quarter = imresize(original, 1 / 4)
     Image.fromarray(half).save(root / "image_SRF_2" / "img_001_SRF_2_HR.png")
     Image.fromarray(quarter).save(root / "image_SRF_2" / "img_001_SRF_2_LR.png")
     Image.fromarray(original).save(root / "image_SRF_4" / "img_001_SRF_4_HR.png")
     Image.fromarray(quarter).save(root / "image_SRF_4" / "img_001_SRF_4_LR.png")
-    (pair,) = evaluation.load_pairs("urban100", 2, tmp_path)
+    (pair,) = benchmarks.load_pairs("urban100", 2, tmp_path)
     np.testing.assert_array_equal(pair.hr, original)
     np.testing.assert_array_equal(pair.lr, half)
 
@@ -82,11 +84,11 @@ def test_markdown_table_states_protocol():
 
 def test_errors(tmp_path):
     with pytest.raises(ValueError, match="unknown benchmark 'set6'"):
-        evaluation.load_pairs("set6", 2, tmp_path)
+        benchmarks.load_pairs("set6", 2, tmp_path)
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"not an image")
     with pytest.raises(ValueError, match="cannot read image .*bad.png"):
-        evaluation.read_image(bad)
+        benchmarks.read_image(bad)
 
 
 def test_models_with_the_same_file_name_get_their_own_rows(tmp_path):

@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 import sr_zoo
+import sr_zoo.data.benchmarks
 import sr_zoo.evaluation
 import sr_zoo.pretrained
 from sr_zoo import precision, recipes, training
@@ -148,7 +149,7 @@ def test_bfloat16_training_leaves_float32_artefacts(data_dir, tmp_path):
     checkpoint.load_weights(state["weights_path"])
     assert all(w.dtype == "float32" for w in checkpoint.weights)
     # validation scored the float32 model: best.json's PSNR is best.keras's own
-    pairs = sr_zoo.evaluation.load_pairs("set5", 3)
+    pairs = sr_zoo.data.benchmarks.load_pairs("set5", 3)
     again = np.mean([sr_zoo.metrics.psnr(p.hr, sr_zoo.upscale(best, p.lr, precision="float32"), crop_border=3)
                      for p in pairs])
     assert abs(again - result.best_psnr) < 1e-6
@@ -162,7 +163,7 @@ def bfloat16_cpu(monkeypatch):
 
 
 def test_upscale_in_each_precision_against_float32(data_dir, bfloat16_cpu):
-    pair = sr_zoo.evaluation.load_pairs("set5", 3)[1]
+    pair = sr_zoo.data.benchmarks.load_pairs("set5", 3)[1]
     espcn = sr_zoo.pretrained.load("espcn_x3")
     reference = sr_zoo.upscale(espcn, pair.lr, precision="float32")
     assert sr_zoo.inference.in_precision(espcn, "float32") is espcn

@@ -42,8 +42,6 @@ def first_line(error):
 
 def load_model(spec):
     """``--model``: a pretrained name or a ``.keras`` file -> ``(model, label)``; CliError when unusable."""
-    from sr_zoo import evaluation
-
     if os.path.isdir(spec):
         raise CliError(f"--model={spec} is a folder; expected a pretrained name or a .keras file")
     if os.path.exists(spec) and not zipfile.is_zipfile(spec):  # Keras calls this "File not found"
@@ -52,7 +50,7 @@ def load_model(spec):
     from sr_zoo import pretrained
 
     try:
-        return evaluation.load_model(spec)
+        return pretrained.load_model(spec)
     except pretrained.IntegrityError as e:  # a shipped file, not the user's: exit 1
         raise Failure(first_line(e)) from None
     except (ValueError, FileNotFoundError, OSError) as e:
