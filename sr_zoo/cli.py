@@ -1,7 +1,7 @@
 """What the five command-line tools share: one exit-code convention, one-line errors, flag checks, ``--help``.
 
 ``train.py``, ``evaluate.py`` and ``python -m sr_zoo.pretrained`` use this module directly;
-``python -m sr_zoo.upscale`` and ``python -m sr_zoo.export`` through :mod:`sr_zoo.deploy.cli`. All of them:
+``python -m sr_zoo.upscale`` and ``python -m sr_zoo.export`` through :mod:`sr_zoo.cli_argparse`. All of them:
 
 ========  ====================================================================================
 exit 0    done; ``--help`` prints the tool's usage and exits 0

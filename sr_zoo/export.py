@@ -23,7 +23,7 @@ PROG = "python -m sr_zoo.export"
 
 
 def _parser():
-    from sr_zoo.deploy.cli import ArgumentParser
+    from sr_zoo.cli_argparse import ArgumentParser
     from sr_zoo.deploy.exporters import FORMATS, QUANTIZE
 
     p = ArgumentParser(prog=PROG, description=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -40,7 +40,7 @@ def _parser():
 
 
 def _main(argv):
-    from sr_zoo.deploy.cli import CliError, Failure, load_model, start_tensorflow
+    from sr_zoo.cli_argparse import CliError, Failure, load_model, start_tensorflow
 
     args = _parser().parse_args(argv)
     output = pathlib.Path(args.output)
@@ -77,6 +77,6 @@ def _main(argv):
 
 
 if __name__ == "__main__":
-    from sr_zoo.deploy.cli import run
+    from sr_zoo.cli_argparse import run
 
     run(_main, sys.argv[1:], PROG)

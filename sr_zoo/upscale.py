@@ -26,7 +26,7 @@ PROG = "python -m sr_zoo.upscale"
 
 
 def _parser():
-    from sr_zoo.deploy.cli import ArgumentParser
+    from sr_zoo.cli_argparse import ArgumentParser
 
     p = ArgumentParser(prog=PROG, description=__doc__.split("\n\n", 1)[1], formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
     p.add_argument("input", help="image file, folder of images, or video file (" + " ".join(VIDEO_SUFFIXES) + ")")
@@ -51,7 +51,7 @@ def _parser():
 
 
 def _main(argv):
-    from sr_zoo.deploy.cli import CliError, load_model, start_tensorflow
+    from sr_zoo.cli_argparse import CliError, load_model, start_tensorflow
 
     args = _parser().parse_args(argv)
     source, target = pathlib.Path(args.input), pathlib.Path(args.output)
@@ -123,7 +123,7 @@ def _refuse_output_over_input(source, target):
 
     Paths are compared after resolving symlinks and ``..``, so other spellings of the same file count.
     """
-    from sr_zoo.deploy.cli import CliError
+    from sr_zoo.cli_argparse import CliError
 
     src, dst = source.resolve(), target.resolve()
     if dst == src or (target.exists() and os.path.samefile(source, target)):
@@ -180,6 +180,6 @@ class _CallableModule(types.ModuleType):
 sys.modules[__name__].__class__ = _CallableModule
 
 if __name__ == "__main__":
-    from sr_zoo.deploy.cli import run
+    from sr_zoo.cli_argparse import run
 
     run(_main, sys.argv[1:], PROG)

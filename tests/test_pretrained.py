@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from sr_zoo import evaluation, pretrained, recipes
+from sr_zoo import evaluation, pretrained, recipes, zoo_tools
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SHIPPED = sorted(pretrained.available())
@@ -56,15 +56,15 @@ def test_command_line_table_and_the_readme_carry_the_manifest_numbers():
     result = subprocess.run([sys.executable, "-m", "sr_zoo.pretrained", "--markdown"], cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip() == pretrained.table(markdown=True).strip()
+    assert result.stdout.strip() == zoo_tools.table(markdown=True).strip()
     for name in recipes.ZOO:  # every zoo model has a row, shipped or not
         assert f"| `{name}` |" in result.stdout
     for name, entry in pretrained.available().items():
         assert f"**{entry['measured']['set5']['psnr']:.2f}**" in result.stdout
     readme = (ROOT / "README.md").read_text()
-    assert pretrained.table(markdown=True).strip() in readme, (
+    assert zoo_tools.table(markdown=True).strip() in readme, (
         "README's zoo table is stale: run `python -m sr_zoo.pretrained --update_readme`")
-    assert pretrained.compute_table().strip() in readme, (
+    assert zoo_tools.compute_table().strip() in readme, (
         "README's compute table is stale: run `python -m sr_zoo.pretrained --update_readme`")
     plain = subprocess.run([sys.executable, "-m", "sr_zoo.pretrained"], cwd=ROOT, capture_output=True, text=True,
                            timeout=120)
@@ -103,9 +103,9 @@ def test_publish_refuses_a_model_below_the_shipped_one(tmp_path, monkeypatch, da
     models.get("espcn", scale=3).save(untrained)
     with pytest.raises(ValueError, match=r"untrained.keras: Set5 \d+\.\d{4} dB is below the shipped espcn_x3's "
                                          r"\d+\.\d{4} dB; nothing replaced \(--allow_worse"):
-        pretrained.publish("espcn_x3", untrained, data_dir=data_dir, training={})
+        zoo_tools.publish("espcn_x3", untrained, data_dir=data_dir, training={})
     assert {p.name: p.read_bytes() for p in weights.iterdir()} == before
-    entry = pretrained.publish("espcn_x3", untrained, data_dir=data_dir, training={}, allow_worse=True)
+    entry = zoo_tools.publish("espcn_x3", untrained, data_dir=data_dir, training={}, allow_worse=True)
     assert entry["measured"]["set5"]["psnr"] < 30 and set(entry["measured"]) >= set(pretrained.BENCHMARKS)
     assert pretrained.available()["espcn_x3"]["sha256"] == pretrained.sha256(weights / "espcn_x3.keras")
 
@@ -144,16 +144,16 @@ def test_warm_starts_name_a_zoo_model_of_the_same_network():
 
 
 def test_compute_report_has_every_zoo_model_and_the_spent_share():
-    report = pretrained.compute_table().splitlines()
+    report = zoo_tools.compute_table().splitlines()
     rows = {line.split()[0]: line for line in report[1:-1]}
     assert list(rows) == list(recipes.ZOO)
     for name, entry in pretrained.available().items():
-        own, spent = pretrained.spent_flops(name)
+        own, spent = zoo_tools.spent_flops(name)
         assert own == (entry["training"].get("flops") or
                        entry["training"]["steps_run"] * recipes.ZOO[name].training_compute()["flops_per_step"])
         assert spent == own + sum(stage["flops"] for stage in entry["training"]["lineage"]), name
         share = spent / recipes.ZOO[name].training_compute(paper_recipe=True)["flops"]
-        assert entry["compute"] == pretrained.compute_record(recipes.ZOO[name], entry["training"]), name
+        assert entry["compute"] == zoo_tools.compute_record(recipes.ZOO[name], entry["training"]), name
         assert entry["compute"]["spent_flops"] == spent and entry["compute"]["lineage_complete"], name
         assert rows[name].split()[-1] == f"{share:.2g}", name
     for name in set(recipes.ZOO) - set(pretrained.available()):
@@ -163,7 +163,7 @@ def test_compute_report_has_every_zoo_model_and_the_spent_share():
 def test_figure_has_a_row_per_scale_and_image_and_the_models_beat_bicubic_on_their_crops(tmp_path, data_dir):
     from PIL import Image
 
-    out, rows = pretrained.figure(tmp_path / "zoo.png", names=["espcn_x3", "fsrcnn-s_x3", "edsr-tiny_x2"],
+    out, rows = zoo_tools.figure(tmp_path / "zoo.png", names=["espcn_x3", "fsrcnn-s_x3", "edsr-tiny_x2"],
                                   data_dir=data_dir)
     assert [(s, b) for s, b, _, _ in rows] == [(2, "set5"), (2, "set14"), (3, "set5"), (3, "set14")]
     with Image.open(out) as sheet:  # 2 models at x3 + bicubic + HR columns of 192 px; 4 rows of 192 + labels
