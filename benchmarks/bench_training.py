@@ -68,7 +68,7 @@ def make_dataset(recipe, args):
         degradation=recipe.degradation, channels=recipe.channels, augment=recipe.augment, seed=0,
         rescale=recipe.rescale, precompute_lr=not args.per_patch)
     if recipe.model == "lapsrn":
-        ds = training._with_pyramid_targets(ds, recipe.scale)  # what train.py adds for LapSRN
+        ds = training.with_pyramid_targets(ds, recipe.scale)  # what train.py adds for LapSRN
     return ds, note
 
 
