@@ -7,6 +7,7 @@ import tensorflow as tf
 
 import sr_zoo
 from sr_zoo import inference, models
+from sr_zoo.inference import color_pipeline, compiled
 
 
 def seeded(name, **kwargs):
@@ -58,9 +59,9 @@ def test_fast_bicubic_upscale_is_bit_identical_to_imresize(shape, scale):
     image = rgb_image(*shape, seed=scale, channels=2)
     image[0, 0] = [0, 255]  # saturating values exercise the clipping
     expected = sr_zoo.imresize(image, scale)
-    np.testing.assert_array_equal(inference._bicubic_up(tf.constant(image[None]), scale).numpy()[0], expected)
+    np.testing.assert_array_equal(color_pipeline._bicubic_up(tf.constant(image[None]), scale).numpy()[0], expected)
     if shape == (31, 17) and scale in (3, 4):  # ... and under XLA, as upscale runs it
-        fast = tf.function(lambda x: inference._bicubic_up(x, scale), jit_compile=True)
+        fast = tf.function(lambda x: color_pipeline._bicubic_up(x, scale), jit_compile=True)
         np.testing.assert_array_equal(fast(tf.constant(image[None])).numpy()[0], expected)
 
 
@@ -137,7 +138,7 @@ def test_tiles_stitch_to_the_whole_image_result(name, kwargs):
     tiled = inference.predict(model, lr, tile=(7, 10), jit_compile=False, precision="float32")
     np.testing.assert_allclose(tiled, whole, atol=1e-5)
     # The halo is needed: one LR pixel less of context shows at the seams.
-    entry = inference._entry(model)
+    entry = compiled._entry(model)
     short = inference._predict_tiled(entry, lr[None], (7, 10), info.halo - 1, False)[0]
     assert np.abs(short - whole).max() > 1e-4
 
@@ -168,7 +169,7 @@ def test_compilation_modes_agree(espcn):
     assert_nearly_equal_uint8(sr_zoo.upscale(espcn, image, jit_compile=True, precision="float32"), auto)
     assert_nearly_equal_uint8(sr_zoo.upscale(espcn, image, jit_compile=False, precision="float32"), auto)
     # Compiled programs are cached per image shape.
-    entry = inference._entry(espcn)
+    entry = compiled._entry(espcn)
     before = len(entry.functions)
     sr_zoo.upscale(espcn, rgb_image(12, 14, seed=9), precision="float32")
     assert len(entry.functions) == before

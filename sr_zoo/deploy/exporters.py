@@ -139,15 +139,11 @@ def _saved_model(model, info, output):
 
     def pipeline(color_channels):
         """uint8 (H, W, C) -> uint8 (sH, sW, C), as sr_zoo.upscale does for C channels."""
-        if info.channels == 1:
-            mode = "y" if color_channels == 3 else "direct"
-        else:
-            mode = "direct" if color_channels == 3 else "gray_rgb"
 
         def run(image, channels):
             img = tf.ensure_shape(image, [None, None, channels])[None]
-            sr = inference._forward(model, inference._pre(img, mode, color_channels))
-            return inference._post(sr, img, mode, color_channels, info.scale)[0]
+            return inference.upscale_graph(model, img, channels=info.channels, color_channels=color_channels,
+                                           scale=info.scale)[0]
 
         return run
 

@@ -397,8 +397,8 @@ class FrameUpscaler:
 
         model = inference.in_precision(model, precision)  # the copy sr_zoo.upscale would run
         self.model, self.tile, self.jit_compile, self.precision = model, tile, jit_compile, precision
-        self.entry = inference._entry(model)  # the per-model cache sr_zoo.upscale uses
-        self.scale = self.entry.info.scale
+        self.info = inference.model_info(model)  # checked and cached with the model's compiled functions
+        self.scale = self.info.scale
         self.batch_size = int(batch_size)
 
     def __call__(self, frames):
@@ -407,8 +407,7 @@ class FrameUpscaler:
         frames = np.asarray(frames)
         if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
             raise ValueError(f"frames must be uint8 (N, H, W, 3), got {frames.dtype} {frames.shape}")
-        info = self.entry.info
-        per_frame = frames.shape[1] * frames.shape[2] * info.peak_per_lr_pixel * 4 * inference._LIVE_FACTOR
+        per_frame = inference.activation_bytes(self.info, frames.shape[1], frames.shape[2])
         if self.tile is not None or per_frame > inference.MEMORY_BUDGET:
             return np.stack([inference.upscale(self.model, f, tile=self.tile, jit_compile=self.jit_compile,
                                                precision=self.precision) for f in frames])
@@ -421,19 +420,4 @@ class FrameUpscaler:
         n = len(frames)
         if n < batch:  # same shape as a full batch: no retracing for the last one
             frames = np.concatenate([frames, np.repeat(frames[-1:], batch - n, axis=0)])
-        mode = "y" if self.entry.info.channels == 1 else "direct"
-        jit_color, jit_model, fuse = inference._jit_plan(self.jit_compile)
-        entry, s = self.entry, self.scale
-
-        def pre(img):
-            return inference._pre(img, mode, 3)
-
-        def post(y, img):
-            return inference._post(y, img, mode, 3, s)
-
-        if fuse:
-            fused = entry.function(("video_fused", mode), lambda img: post(inference._forward(entry.model_ref(), pre(img)), img), True, frames)
-            return fused(frames).numpy()[:n]
-        x = entry.function(("video_pre", mode), pre, jit_color, frames)(frames)
-        y = inference._forward_fn(entry, jit_model, x)(x)
-        return entry.function(("video_post", mode), post, jit_color, y, frames)(y, frames).numpy()[:n]
+        return inference.upscale_batch(self.model, frames, jit_compile=self.jit_compile, name="video")[:n]
