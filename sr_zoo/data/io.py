@@ -11,7 +11,6 @@ never raised mid-build.
 import logging
 import pathlib
 import re
-import warnings
 
 import numpy as np
 
@@ -33,9 +32,8 @@ _SELFEXSR_DIR = re.compile(r"^image_SRF_(\d+)$", re.IGNORECASE)
 
 
 def warn(message):
-    """Logs ``message`` on the ``sr_zoo.data`` logger and as a Python warning."""
+    """Logs ``message`` on the ``sr_zoo.data`` logger, once (not also as a Python warning: users saw it twice)."""
     logger.warning(message)
-    warnings.warn(message, RuntimeWarning, stacklevel=2)
 
 
 def is_image_file(path):
