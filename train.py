@@ -115,6 +115,10 @@ def main(argv):
         import logging
 
         logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
+        if not FLAGS["verbosity"].present:  # TFDS logs every dataset load at INFO ("Load dataset info ...")
+            from absl import logging as absl_logging
+
+            absl_logging.set_verbosity(absl_logging.WARNING)
     with cli.one_line_errors("train.py", debug=debug):
         if len(argv) > 1:
             raise cli.FlagError(f"unexpected arguments: {' '.join(argv[1:])}")

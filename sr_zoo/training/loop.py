@@ -34,11 +34,29 @@ class TrainResult:
 def train(recipe, output_dir, **kwargs):
     previous = keras.config.dtype_policy()
     previous_distribution = keras.distribution.distribution()
+    remapping = _grappler_remapping(recipe)
     try:
         return _train(recipe, output_dir, **kwargs)
     finally:  # the precision is this run's: the process goes on in the policy it had
         keras.config.set_dtype_policy(previous)
         keras.distribution.set_distribution(previous_distribution)  # and in its distribution (data_parallel)
+        if remapping is not None:
+            _tf().config.optimizer.set_experimental_options({"remapping": remapping})
+
+
+def _grappler_remapping(recipe):
+    """Turns Grappler's remapper off for LapSRN's run under TensorFlow; returns the setting to restore.
+
+    On the gradient of LeakyReLU the remapper fails ("remapper failed: ... LeakyReluGrad exist for missing
+    node", an E0000 line at every trace) and then skips the whole graph anyway, so turning it off costs
+    LapSRN nothing and keeps its training output clean. Other models keep the remapper's fusions.
+    """
+    if recipe.model != "lapsrn" or not tensorflow_backend():
+        return None
+    options = _tf().config.optimizer
+    previous = options.get_experimental_options().get("remapping", True)
+    options.set_experimental_options({"remapping": False})
+    return previous
 
 def _train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None, tfds_data_dir=None,
           strategy="default", tpu=None, precision=None, mixed_precision=False, jit_compile=False,

@@ -1,6 +1,8 @@
 """Training data: the recipe's (LR, HR) batches and validation pairs, and the checks that every source exists
 (and that the backend can read it) before any work."""
 
+import contextlib
+import io
 import math
 import os
 
@@ -145,11 +147,32 @@ def ensure_embedded_built(names, tfds_data_dir=None):
             import tensorflow_datasets as tfds
 
             base = name.split("/")[0]
-            print(f"Building the embedded TFDS dataset {base} (no download) ...")
+            print(f"Building the embedded TFDS dataset {base} (no download) ...", flush=True)
             with tfds.core.utils.add_sys_path(paths.PROJECT_ROOT / "tfds_builders"):
                 cls = tfds.core.community.builder_cls_from_module(f"{base}.{base}_dataset_builder")
             kwargs = {"data_dir": str(tfds_data_dir)} if tfds_data_dir else {}
-            cls(**kwargs).download_and_prepare()
+            builder = cls(**kwargs)
+            # TFDS's own progress bars and "Downloading and preparing ..." lines: one line of ours instead
+            with _quiet_tfds(), contextlib.redirect_stdout(io.StringIO()):
+                builder.download_and_prepare()
+            print(f"Built {base} in {builder.data_dir}")
+
+
+@contextlib.contextmanager
+def _quiet_tfds():
+    """TFDS's progress bars off and its INFO log lines (absl) hidden, for the duration."""
+    import tensorflow_datasets as tfds
+    from absl import logging as absl_logging
+
+    verbosity = absl_logging.get_verbosity()
+    absl_logging.set_verbosity(absl_logging.WARNING)
+    tfds.disable_progress_bar()
+    try:
+        yield
+    finally:
+        tfds.enable_progress_bar()
+        absl_logging.set_verbosity(verbosity)
+
 
 def validation_pairs(benchmark, scale, data_dir=None, tfds_data_dir=None):
     """Validation images: a benchmark (``set5`` ... from a folder or TFDS) or the test split of any TFDS dataset.

@@ -47,12 +47,13 @@ def table(markdown=True):
         done = "" if not run or run >= t.get("steps_planned", run) else f" of {t['steps_planned'] // 1000}k"
         best = f" (best at {steps / 1000:g}k)" if steps and run and steps != run else ""
         wall = t.get("wall_seconds")
-        # The README embeds the markdown table (tests/test_pretrained.py checks it is current): its hours
-        # change only together with `--update_readme`.
-        hours = "" if not wall else f", {wall / 3600:.1f} h" if markdown else f", {text.duration(wall)}"
+        # The README embeds the markdown table (tests/test_pretrained.py checks it is current, so it changes
+        # with `--update_readme`); a duration reads as one ("50m 10s", "3h 20m"), never "0.0 h".
+        hours = f", {text.duration(wall)}" if wall else ""
         warm = ", warm start" if t.get("warm_start") else ""
+        precision = t.get("precision", "float32").split()[0]  # runs from before precision was recorded: float32
         trained = (f"{t.get('data', '?')}, {f'{run / 1000:g}' if run else '?'}k{done} steps{best}{hours}{warm}, "
-                   f"{t.get('device', '?')}")
+                   f"{t.get('device', '?')}, {precision}")
         rows.append([label, f"{e['parameters']:,}", f"{e['gmacs_per_1080p_frame']:.1f}", *cells, trained, status(e)])
     if not markdown:
         x8 = " (x8: LR made by sr_zoo.imresize)" if any(z.scale == 8 for z in recipes.ZOO.values()) else ""
