@@ -31,7 +31,7 @@ def test_lapsrn_training_step_has_no_grappler_errors(data_dir, tmp_path):
     assert "Model:" in stdout
 
 
-def test_first_tfds_build_prints_one_line_and_no_progress_bars(data_dir, tmp_path):
+def test_first_tfds_build_prints_one_line_and_no_progress_bars(tmp_path):
     lines, stdout = _stderr_lines([
         "train.py", "--model=espcn", "--scale=3", "--datasets=sample_images", "--validation=sample_images",
         "--epochs=1", "--steps_per_epoch=2", f"--tfds_data_dir={tmp_path / 'tfds'}",
