@@ -86,9 +86,9 @@ def main():
             info = sr_zoo.models.describe(model)
             c, s = info.channels, info.scale
             pairs = set5(s)
-            keras_psnr = np.mean([y_psnr(hr, lr, inference.predict(model, inference.to_model_input(lr, c)), s) for lr, hr in pairs])
+            keras_psnr = np.mean([y_psnr(hr, lr, inference.predict(model, inference.to_model_input(lr, c), precision="float32"), s) for lr, hr in pairs])
             x = frame[..., :c]
-            keras_latency = timed(lambda: inference.predict(model, x), args.repeats)
+            keras_latency = timed(lambda: inference.predict(model, x, precision="float32"), args.repeats)
             keras_path = pathlib.Path(tmp) / f"{name}.keras"
             model.save(keras_path)
             rows.append((name, "Keras (.keras)", keras_psnr, 0.0, keras_path.stat().st_size, keras_latency,
