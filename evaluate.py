@@ -37,7 +37,7 @@ flags.DEFINE_bool("per_image", False, "Also print per-image PSNR / SSIM / second
 flags.DEFINE_integer("tile", None, "Tile size in LR pixels for large images (default: automatic).")
 flags.DEFINE_enum("precision", "float32", ["auto", "float32", "bfloat16", "float16"],
                   "Models' compute precision (float32: the published tables; auto: what sr_zoo.upscale picks, "
-                  "bfloat16 for EDSR, LapSRN and ESPCN on CPUs with AMX).")
+                  "bfloat16 for EDSR and LapSRN on CPUs with AMX).")
 flags.DEFINE_bool("dry_run", False, "Check the flags, the model and that every dataset/scale loads; measure nothing.")
 
 

@@ -35,7 +35,7 @@ def _parser():
     p.add_argument("--tile", type=int, help="tile size in LR pixels (default: automatic)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files (never the input)")
     p.add_argument("--precision", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
-                   help="compute precision (default: auto, bfloat16 for EDSR, LapSRN and ESPCN on CPUs with AMX or "
+                   help="compute precision (default: auto, bfloat16 for EDSR and LapSRN on CPUs with AMX or "
                         "AVX512-BF16 and on GPUs, float32 otherwise; the image path stays float32)")
     video = p.add_argument_group("video")
     video.add_argument("--codec", default="libx264", help="FFmpeg encoder (default: libx264, H.264; libx264rgb with --crf=0 is lossless RGB)")

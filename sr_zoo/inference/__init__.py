@@ -90,8 +90,8 @@ def upscale(model, image, *, tile=None, overlap=None, jit_compile="auto", precis
         pipeline is XLA-compiled and the model runs on TensorFlow's oneDNN
         kernels, on a GPU everything is one XLA program), ``True`` (one XLA
         program) or ``False`` (no XLA). Each image shape is traced once and cached.
-      precision: ``'auto'`` (default: bfloat16 on GPUs and CPUs with native bfloat16 for EDSR, LapSRN
-        and ESPCN, whose Set5 PSNR it keeps within 0.02 dB; float32 otherwise, see
+      precision: ``'auto'`` (default: bfloat16 on GPUs and CPUs with native bfloat16 for EDSR and
+        LapSRN, whose Set5 PSNR it keeps within 0.02 dB; float32 otherwise, see
         :mod:`sr_zoo.models.precision`), ``'float32'``, ``'bfloat16'`` or ``'float16'``. The image path
         (last layer, residual adds, colour steps) is float32 in every precision.
 

@@ -31,10 +31,12 @@ FLOAT32_LAYERS = (
 _FLOAT32 = re.compile("|".join(f"(?:{p})" for p in FLOAT32_LAYERS))
 
 
-#: Architectures that ``precision="auto"`` runs in bfloat16 at inference where the hardware has it; measured
-#: by ``benchmarks/bench_precision.py`` on every shipped model (Set5 within 0.02 dB of float32, and faster).
-#: SRCNN and FSRCNN stay float32: bfloat16 cost them 0.033 and 0.024 dB on Set5 (srcnn-9-5-5_x3, fsrcnn_x3).
-AUTO_BFLOAT16_INFERENCE = ("edsr", "lapsrn", "espcn")
+#: Architectures that ``precision="auto"`` runs in bfloat16 at inference where the hardware has it, measured by
+#: ``benchmarks/bench_precision.py`` on every shipped model (AMX Xeon, 2 cores): EDSR-baseline 3.3-5.0x faster
+#: per frame and LapSRN 3.0-3.1x, each within 0.006 dB of float32 on Set5. The others stay float32: ESPCN lost
+#: 0.032 / 0.010 / 0.024 dB at x2 / x3 / x4 (1.2-1.35x faster), SRCNN 0.053 / 0.033 / 0.011 (2.3-2.6x faster),
+#: and FSRCNN and FSRCNN-s lost up to 0.20 dB while running slower (their transposed convolution).
+AUTO_BFLOAT16_INFERENCE = ("edsr", "lapsrn")
 
 
 def architecture(model):
