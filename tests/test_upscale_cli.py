@@ -132,12 +132,21 @@ def test_an_output_that_is_its_input_is_refused(tmp_path):
         (photos, photos, "is the input"),
         (photos, photos / "x2", "inside the input folder"),
     ]
-    for source, target, message in cases:
-        run = subprocess.run(
-            [sys.executable, "-m", "sr_zoo.upscale", "--model=espcn_x2", "--overwrite", str(source), str(target)],
-            cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
-        assert run.returncode == 2 and message in run.stderr, (source, target, run.stderr[-1000:])
-        assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+    import importlib
+
+    from sr_zoo.cli_argparse import CliError
+
+    upscale_cli = importlib.import_module("sr_zoo.upscale")  # the module (sr_zoo.upscale is also the function)
+
+    for source, target, message in cases:  # the check itself, in this process
+        with pytest.raises(CliError, match=message):
+            upscale_cli._refuse_output_over_input(source, target)
+    # ... and what the tool does with it, once in a process of its own: one line, exit 2, nothing replaced
+    run = subprocess.run(
+        [sys.executable, "-m", "sr_zoo.upscale", "--model=espcn_x2", "--overwrite", str(photos / "a.png"),
+         str(tmp_path / "link.png")], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2 and "is the input" in run.stderr, run.stderr[-1000:]
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
     assert (photos / "a.png").read_bytes() == before and sorted(p.name for p in photos.iterdir()) == ["a.png"]
 
 
