@@ -12,13 +12,12 @@ import json
 import os
 import pathlib
 import re
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
+from kill_resume import kill_after_checkpoint
 
 pytestmark = [
     pytest.mark.backends,
@@ -129,22 +128,7 @@ def test_data_parallel_resumes_after_sigkill_and_best_model_loads_under_tensorfl
     out = tmp_path / "run"
     args = [*QUICK, f"--datasets={t91}", "--strategy=data_parallel", "--epochs=2", "--steps_per_epoch=10",
             "--checkpoint_every=3", f"--validation_dir={data_dir}", f"--output_dir={out}"]
-    proc = subprocess.Popen(command(args), cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        state = _latest(out)
-        if state and state["global_step"] >= 3:
-            break
-        if proc.poll() is not None:
-            pytest.fail("train.py ended before the kill: " + proc.communicate()[0][-3000:])
-        time.sleep(0.02)
-    else:
-        proc.kill()
-        pytest.fail("no checkpoint appeared: " + proc.communicate()[0][-3000:])
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    killed_at = _latest(out)
+    killed_at = kill_after_checkpoint(command(args), cwd=ROOT, env=ENV, out=out, min_step=3, timeout=120, poll=0.02)
     assert 3 <= killed_at["global_step"] < 20, killed_at
 
     resumed = run(args)

@@ -7,14 +7,13 @@ import json
 import os
 import pathlib
 import re
-import signal
 import subprocess
 import sys
-import time
 
 import keras
 import numpy as np
 import pytest
+from kill_resume import kill_after_checkpoint
 
 import sr_zoo  # noqa: F401  (registers the zoo's layers for loading)
 from sr_zoo import recipes
@@ -59,22 +58,7 @@ def test_sigkill_then_resume_under_jax_and_best_model_loads_under_tensorflow(t91
     args = ["--model=espcn", "--scale=3", f"--datasets={t91}", "--batch_size=16", "--epochs=3",
             "--steps_per_epoch=20", "--lr_schedule=step", "--lr_decay_steps=25", "--lr_decay_factor=0.5",
             "--checkpoint_every=7", f"--validation_dir={data_dir}", f"--output_dir={out}", "--verbose=0"]
-    proc = subprocess.Popen(command(args), cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        state = _latest(out)
-        if state and state["global_step"] >= 14:
-            break
-        if proc.poll() is not None:
-            pytest.fail("train.py ended before the kill: " + proc.communicate()[0][-3000:])
-        time.sleep(0.05)
-    else:
-        proc.kill()
-        pytest.fail("no checkpoint appeared: " + proc.communicate()[0][-3000:])
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    killed_at = _latest(out)
+    killed_at = kill_after_checkpoint(command(args), cwd=ROOT, env=ENV, out=out, min_step=14, timeout=300)
     assert 14 <= killed_at["global_step"] < 60, killed_at
 
     resumed = run(args)

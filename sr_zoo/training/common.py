@@ -28,16 +28,7 @@ def _tf():
     return tf
 
 def _has_gpu():
-    """Whether the backend computes on a GPU."""
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        return bool(_tf().config.list_logical_devices("GPU"))
-    if backend == "jax":
-        import jax
+    """Whether the backend computes on a GPU (one answer for training and precision: sr_zoo.precision)."""
+    from sr_zoo import precision
 
-        return jax.default_backend() == "gpu"
-    if backend == "torch":
-        import torch
-
-        return torch.cuda.is_available()
-    return False
+    return precision.has_gpu()
