@@ -30,32 +30,101 @@ def _y(rgb):
     return sr_zoo.rgb_to_ycbcr(rgb)[..., :1].astype(np.float32) / 255.0
 
 
+# Runs in a process without sr_zoo: each file in its own runtime, as an app that has only the file would.
+_OWN_RUNTIMES = """
+import json, sys, numpy as np
+assert "sr_zoo" not in sys.modules
+d = sys.argv[1]; jobs = json.load(open(d + "/jobs.json")); inputs = np.load(d + "/in.npz")
+import onnxruntime, tensorflow as tf
+from ai_edge_litert.interpreter import Interpreter
+from ai_edge_litert.tools import flatbuffer_utils
+
+def saved_model(path):
+    loaded = tf.saved_model.load(path)
+    return lambda image: loaded.serve(tf.constant(image)).numpy(), json.loads(loaded.metadata().numpy())
+
+def tflite(path):
+    it = Interpreter(model_path=path)
+    def run(image):  # a dynamic-size file: resize its input to the image, as the README says
+        (inp,) = it.get_input_details()
+        it.resize_tensor_input(inp["index"], image.shape)
+        it.allocate_tensors()
+        it.set_tensor(inp["index"], image)
+        it.invoke()
+        return it.get_tensor(it.get_output_details()[0]["index"])
+    model = flatbuffer_utils.read_model(path)
+    (entry,) = [m for m in model.metadata if m.name == b"sr_zoo"]
+    return run, json.loads(bytes(model.buffers[entry.buffer].data))
+
+def onnx(path):
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    return lambda image: session.run(None, {"image": image})[0], session.get_modelmeta().custom_metadata_map
+
+open_file = {"saved_model": saved_model, "tflite": tflite, "onnx": onnx}
+files, meta = {}, {}
+for key, (file, fmt, _) in jobs.items():
+    if file not in files:
+        files[file], meta[file] = open_file[fmt](d + "/" + file)
+np.savez(d + "/out.npz", **{key: files[file](inputs[key]) for key, (file, _, _) in jobs.items()})
+json.dump(meta, open(d + "/meta.json", "w"))
+"""
+
+
 @needs_data
-def test_saved_model_is_byte_identical_to_upscale_in_a_fresh_process(tmp_path):
+def test_every_format_takes_uint8_rgb_in_its_own_runtime_without_sr_zoo(tmp_path):
     espcn = sr_zoo.pretrained.load("espcn_x3")  # Y model: rgb2ycbcr, Y, bicubic chroma inside the graph
     edsr = sr_zoo.models.get("edsr", scale=2, channels=3, preset="tiny")  # RGB model
-    exporters.export(espcn, tmp_path / "espcn", format="saved_model")
-    exporters.export(edsr, tmp_path / "edsr", format="saved_model")
+    source = sr_zoo.pretrained.path("espcn_x3")
+    for fmt, suffix in [("saved_model", ""), ("tflite", ".tflite"), ("onnx", ".onnx")]:
+        exporters.export(espcn, tmp_path / f"espcn{suffix}", format=fmt, name="espcn_x3", source=source)
+        exporters.export(edsr, tmp_path / f"edsr{suffix}", format=fmt)
     images = _set5_lr(3)
-    jobs = {f"espcn_{k}": ("espcn", im) for k, im in enumerate(images)}
-    jobs["espcn_grey"] = ("espcn", images[1][..., :1])
-    jobs["edsr_rgb"] = ("edsr", images[2])
-    jobs["edsr_grey"] = ("edsr", images[3][..., :1])
-    np.savez(tmp_path / "in.npz", **{k: im for k, (_, im) in jobs.items()})
-    (tmp_path / "models.json").write_text(json.dumps({k: m for k, (m, _) in jobs.items()}))
-    script = (
-        "import json, sys, numpy as np, tensorflow as tf\n"  # no sr_zoo import: the SavedModel stands alone
-        "d = sys.argv[1]; models = json.load(open(d + '/models.json')); inputs = np.load(d + '/in.npz')\n"
-        "loaded = {m: tf.saved_model.load(d + '/' + m) for m in set(models.values())}\n"
-        "np.savez(d + '/out.npz', **{k: loaded[m].serve(tf.constant(inputs[k])).numpy() for k, m in models.items()})\n"
-    )
-    run = subprocess.run([sys.executable, "-c", script, str(tmp_path)], cwd=tmp_path, env=ENV,
+    jobs = {f"espcn_{fmt}_{k}": (f"espcn{sfx}", fmt, im) for fmt, sfx in [("saved_model", ""), ("tflite", ".tflite"),
+                                                                        ("onnx", ".onnx")] for k, im in enumerate(images)}
+    jobs.update({f"edsr_{fmt}": (f"edsr{sfx}", fmt, images[2]) for fmt, sfx in [("saved_model", ""),
+                                                                              ("tflite", ".tflite"), ("onnx", ".onnx")]})
+    jobs["espcn_saved_model_grey"] = ("espcn", "saved_model", images[1][..., :1])  # SavedModel: grey too
+    jobs["edsr_saved_model_grey"] = ("edsr", "saved_model", images[3][..., :1])
+    np.savez(tmp_path / "in.npz", **{k: im for k, (_, _, im) in jobs.items()})
+    (tmp_path / "jobs.json").write_text(json.dumps({k: (f, fmt, None) for k, (f, fmt, _) in jobs.items()}))
+    run = subprocess.run([sys.executable, "-c", _OWN_RUNTIMES, str(tmp_path)], cwd=tmp_path, env=ENV,
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
     out = np.load(tmp_path / "out.npz")
     models = {"espcn": espcn, "edsr": edsr}
-    for key, (name, image) in jobs.items():
-        np.testing.assert_array_equal(out[key], sr_zoo.upscale(models[name], image, precision="float32"), err_msg=key)
+    for key, (file, fmt, image) in jobs.items():
+        expected = sr_zoo.upscale(models[file.split(".")[0]], image, precision="float32")
+        assert out[key].dtype == np.uint8 and out[key].shape == expected.shape, (key, out[key].shape)
+        if fmt == "saved_model":  # the same TensorFlow functions as sr_zoo.upscale
+            np.testing.assert_array_equal(out[key], expected, err_msg=key)
+        else:  # float32 colour steps (sr_zoo.upscale: float64) may round a tie the other way
+            difference = np.abs(out[key].astype(int) - expected)
+            assert (difference <= 1).mean() >= 0.999 and difference.max() <= 3, (key, difference.max())
+    meta = json.loads((tmp_path / "meta.json").read_text())
+    for file in ("espcn", "espcn.tflite", "espcn.onnx"):
+        assert meta[file]["model"] == "espcn_x3" and meta[file]["scale"] == "3", (file, meta[file])
+        assert meta[file]["source_sha256"] == sr_zoo.pretrained.sha256(source) and meta[file]["io"] == "rgb"
+        assert "rgb2ycbcr" in meta[file]["colour"] and "0..255" in meta[file]["value_range"]
+    assert meta["edsr.onnx"]["scale"] == "2" and "source_sha256" not in meta["edsr.onnx"]
+    assert "uint8 RGB (H, W, 3)" in meta["edsr.tflite"]["input"]
+
+
+def test_bicubic_upsample_in_onnxruntime_matches_keras(tmp_path):
+    # tf2onnx writes TF's floor-mod as ONNX Mod, which onnxruntime computed differently for the negative
+    # indices of the layer's mirror padding: every ONNX SRCNN (and every RGB file's chroma) was off by up to 0.3
+    import onnxruntime
+
+    from sr_zoo.models.layers import BicubicUpsample
+
+    inputs = keras.Input(batch_shape=(1, None, None, 2))
+    model = keras.Model(inputs, BicubicUpsample(3)(inputs))
+    model(np.zeros((1, 4, 4, 2), np.float32))
+    model.export(str(tmp_path / "bicubic.onnx"), format="onnx", verbose=False)
+    session = onnxruntime.InferenceSession(str(tmp_path / "bicubic.onnx"), providers=["CPUExecutionProvider"])
+    (name,) = [i.name for i in session.get_inputs()]
+    for shape in [(1, 1, 1, 2), (1, 2, 3, 2), (1, 17, 23, 2)]:  # shorter than the taps, and interior rows
+        x = np.random.default_rng(0).random(shape, dtype=np.float32)
+        np.testing.assert_allclose(session.run(None, {name: x})[0], model(x), atol=1e-5, err_msg=str(shape))
 
 
 @needs_data
@@ -65,7 +134,7 @@ def test_onnx_runs_in_onnxruntime_like_keras(tmp_path):
 
     model = sr_zoo.models.get("fsrcnn", scale=3, preset="fsrcnn-s")  # PReLU, sub-pixel transposed convolution
     path = tmp_path / "fsrcnn.onnx"
-    result = exporters.export(model, path, format="onnx")
+    result = exporters.export(model, path, format="onnx", io="model")
     assert result["bytes"] == path.stat().st_size > 0
     # (export has already refused a file that fails ONNX's checker or whose one output is not (N, H, W, 1))
     ops = [node.op_type for node in onnx.load(str(path)).graph.node]
@@ -107,7 +176,7 @@ def test_onnx_file_that_lost_a_node_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(model, "export", export_and_drop_the_last_squeeze)
     refused = r"fsrcnn\.onnx of model .* (is malformed: .*differ in rank|has outputs)"
     with pytest.raises(exporters.ExportError, match=refused):
-        exporters.export(model, tmp_path / "fsrcnn.onnx", format="onnx")
+        exporters.export(model, tmp_path / "fsrcnn.onnx", format="onnx", io="model")
 
 
 def test_onnx_output_squeeze_that_tf2onnx_dropped_is_restored(tmp_path, monkeypatch):
@@ -130,7 +199,7 @@ def test_onnx_output_squeeze_that_tf2onnx_dropped_is_restored(tmp_path, monkeypa
 
     monkeypatch.setattr(model, "export", export_as_tf2onnx_sometimes_does)
     path = tmp_path / "fsrcnn.onnx"
-    exporters.export(model, path, format="onnx")
+    exporters.export(model, path, format="onnx", io="model")
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     y = np.random.default_rng(0).random((1, 20, 24, 1), dtype=np.float32)
     np.testing.assert_allclose(session.run(None, {"lr": y})[0], model(y, training=False), atol=1e-4, rtol=0)
@@ -154,7 +223,7 @@ def test_tflite_variants_against_keras(tmp_path):
     for quantize, tolerance in [("none", 1e-4), ("float16", 2e-2), ("dynamic", 5e-2), ("int8", None)]:
         path = tmp_path / f"espcn_{quantize}.tflite"
         result = exporters.export(model, path, format="tflite", quantize=quantize, input_size=(24, 32),
-                                  calibration_samples=4)
+                                  io="model", calibration_samples=4)
         sizes[quantize] = result["bytes"]
         tfl = exporters.TFLiteModel(path)
         assert tuple(tfl.input["shape"]) == (1, 24, 32, 1)
@@ -183,7 +252,7 @@ def test_layer_without_tflite_kernel_is_named(tmp_path):
     outputs = keras.layers.Conv2D(1, 3, padding="same")(x)
     model = keras.Model(inputs, outputs, name="odd")
     with pytest.raises(exporters.ExportError, match=r"layer 'odd_activation' uses tf\.Digamma") as error:
-        exporters.export(model, tmp_path / "odd.tflite", format="tflite", input_size=(8, 8))
+        exporters.export(model, tmp_path / "odd.tflite", format="tflite", input_size=(8, 8), io="model")
     assert "\n" not in str(error.value)
     assert not (tmp_path / "odd.tflite").exists()
 
@@ -195,11 +264,12 @@ def test_export_cli(tmp_path):
 
     ok = cli("--model=espcn_x3", "--format=tflite", "--quantize=float16", "--input_size=16x16", tmp_path / "m.tflite")
     assert ok.returncode == 0 and ok.stderr == "", ok.stderr[-2000:]
-    assert "quantize=float16, input 16x16 float32" in ok.stdout
-    assert exporters.TFLiteModel(tmp_path / "m.tflite")(np.zeros((16, 16, 1))).shape == (48, 48, 1)
+    assert "io=rgb, quantize=float16, input 16x16 uint8" in ok.stdout
+    assert exporters.TFLiteModel(tmp_path / "m.tflite")(np.zeros((16, 16, 3), np.uint8)).shape == (48, 48, 3)
     cases = [
         (["--model=espcn_x3", "--format=onnx", tmp_path / "x.tflite"], ".onnx"),
         (["--model=espcn_x3", "--format=tflite", "--input_size=big", tmp_path / "y.tflite"], "input_size"),
+        (["--model=espcn_x3", "--format=onnx", "--io=yuv", tmp_path / "z.onnx"], "--io"),
     ]
     runs = [subprocess.Popen([sys.executable, "-m", "sr_zoo.export", *map(str, args)], cwd=ROOT, env=ENV,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for args, _ in cases]

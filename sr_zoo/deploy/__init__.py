@@ -3,18 +3,17 @@
 Everything TensorFlow-, TFLite-, ONNX- or FFmpeg-specific lives in this
 package's modules and is imported on first use, so ``import sr_zoo`` stays cheap.
 
->>> sr_zoo.deploy.export(model, "espcn_x3.tflite", format="tflite", quantize="int8", input_size=(360, 640))
+>>> sr_zoo.deploy.export(model, "espcn_x3.tflite", format="tflite", input_size=(360, 640))   # uint8 RGB in/out
 >>> sr_zoo.upscale_video(model, "in.mp4", "out.mp4", crf=18)
 """
 
 
-def export(model, output, *, format, quantize="none", input_size=None, calibration_images=None, **kwargs):
-    """Exports a zoo model; see :func:`sr_zoo.deploy.exporters.export`."""
+def export(model, output, *, format, quantize="none", input_size=None, io="rgb", calibration_images=None, **kwargs):
+    """Exports a zoo model (uint8 RGB in and out by default); see :func:`sr_zoo.deploy.exporters.export`."""
     from sr_zoo.deploy import exporters
 
-    return exporters.export(
-        model, output, format=format, quantize=quantize, input_size=input_size, calibration_images=calibration_images, **kwargs
-    )
+    return exporters.export(model, output, format=format, quantize=quantize, input_size=input_size, io=io,
+                            calibration_images=calibration_images, **kwargs)
 
 
 def upscale_video(model, source, target, **kwargs):

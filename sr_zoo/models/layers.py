@@ -90,7 +90,9 @@ class BicubicUpsample(keras.layers.Layer):
         if self.boundary == "replicate":
             i = keras.ops.clip(i, 0, n - 1)
         else:  # MATLAB's symmetric extension, periodic with period 2n
-            m = keras.ops.mod(i, 2 * n)
+            # shifted by whole periods to non-negative values first: tf2onnx writes TF's floor-mod as ONNX's
+            # Mod, which onnxruntime computes differently for negative integers
+            m = keras.ops.mod(i + 2 * n * lo, 2 * n)
             i = keras.ops.where(m < n, m, 2 * n - 1 - m)
         return keras.ops.take(x, i, axis=axis)
 
