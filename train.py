@@ -64,6 +64,8 @@ flags.DEFINE_enum("precision", None, ["auto", "float32", "bfloat16", "float16"],
                   "Compute precision, variables always float32 (default: the recipe's, auto: bfloat16 on GPUs and on "
                   "CPUs with AMX / AVX512-BF16 under TensorFlow, float32 elsewhere).")
 flags.DEFINE_bool("mixed_precision", False, "Alias of --precision=bfloat16 (float16 under TensorFlow on a GPU).")
+flags.DEFINE_bool("quantization_aware", None, "Fine-tune with int8 TFLite arithmetic simulated (fake-quantized "
+                  "weights and activations, output clipped to [0, 1]); start from a float model with --warm_start.")
 flags.DEFINE_bool("jit_compile", False, "Compile the train step with XLA (TF) / torch.compile (torch); JAX always uses XLA.")
 flags.DEFINE_integer("checkpoint_every", 500, "Steps between checkpoints (each epoch end writes one too).")
 flags.DEFINE_integer("verbose", 1, "Keras verbosity: 0 silent, 1 progress bar, 2 one line per epoch.")
@@ -72,7 +74,7 @@ flags.DEFINE_bool("dry_run", False, "Check flags, recipe, model, data and run fo
 _RECIPE_FLAGS = ("preset", "channels", "lr_patch_size", "batch_size", "loss", "optimizer", "learning_rate",
                  "lr_schedule", "lr_decay_steps", "lr_decay_factor", "min_learning_rate",
                  "warmup_steps", "reconstruction_lr_multiplier", "epochs", "steps_per_epoch", "degradation", "augment",
-                 "precision")
+                 "precision", "quantization_aware")
 
 
 def recipe_from_flags():

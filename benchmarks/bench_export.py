@@ -1,20 +1,26 @@
-"""Exported variants beside the Keras model: Set5 Y-PSNR, file size, latency per 640x360 frame.
+"""Choose a model: every shipped model's quality, size and speed per runtime, on this CPU.
 
-    python benchmarks/bench_export.py                      # espcn_x3, fsrcnn x3, edsr tiny x2
-    python benchmarks/bench_export.py --models=espcn_x3 --repeats=3
+    python benchmarks/bench_export.py                            # every shipped model (about 15 min on 2 cores)
+    python benchmarks/bench_export.py --models=espcn_x3,fsrcnn-s_x3 --repeats=3
 
-PSNR: Set5 (SelfExSR MATLAB LR), Y channel, crop = scale; the TFLite files are
-exported at 360x640 and their interpreter input is resized per image. int8 is
-calibrated on 16 LR crops of T91. Latency: one 360x640 LR input (640x360
-frame) through the model graph, median of --repeats after a warm-up, on this
-CPU (the interpreter with its default threads; Keras through
-sr_zoo.inference.predict). FSRCNN and tiny EDSR are the zoo's untrained
-(initialised) models: their PSNR column is not a result, their drop is what
-quantization costs those graphs. Also states whether OpenCV's
-cv2.dnn.readNetFromONNX runs each ONNX file (max |difference| to Keras).
+Per model: Set5 Y-PSNR (crop = scale, MATLAB LR; the manifest's float number,
+and the int8 TFLite file's own, measured here in LiteRT), parameters, and the
+milliseconds one 640x360 RGB frame takes from uint8 RGB in to uint8 RGB out:
+
+* Keras: ``sr_zoo.upscale`` in float32 and in ``precision="auto"`` (bfloat16
+  for EDSR and LapSRN on CPUs with AMX / AVX512-BF16);
+* TFLite: the default export (uint8 RGB in and out, dynamic size resized to
+  the frame) in float32 and int8 (the zoo's quantization-aware weights where
+  they ship, else the float weights calibrated on T91), LiteRT's interpreter
+  with XNNPACK on 1 and 2 threads;
+* ONNX Runtime: the default export, CPU provider, 2 intra-op threads.
+
+Median of --repeats after one warm-up run; the load average is printed
+beside the table. Ends with one recommendation per use and scale.
 """
 
 import argparse
+import os
 import pathlib
 import statistics
 import sys
@@ -22,119 +28,139 @@ import tempfile
 import time
 
 import numpy as np
-from PIL import Image
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 import sr_zoo  # noqa: E402
 import sr_zoo.pretrained  # noqa: E402
-from sr_zoo import inference  # noqa: E402
+from sr_zoo import evaluation  # noqa: E402
 from sr_zoo.deploy import exporters  # noqa: E402
 
-def _shipped_or_initialised(zoo_name, **config):
-    """The zoo's trained model where one is shipped, else the architecture's initialised weights."""
-    if zoo_name in sr_zoo.pretrained.available():
-        return lambda: sr_zoo.pretrained.load(zoo_name)
-    return lambda: sr_zoo.models.get(**config)
-
-
-MODELS = {
-    "espcn_x3": _shipped_or_initialised("espcn_x3", name="espcn", scale=3),
-    "fsrcnn-s_x3": _shipped_or_initialised("fsrcnn-s_x3", name="fsrcnn", scale=3, preset="fsrcnn-s"),
-    "edsr-tiny_x2": _shipped_or_initialised("edsr-tiny_x2", name="edsr", scale=2, channels=3, preset="tiny",
-                                            filters=4),
-}
-
-
-def set5(scale):
-    folder = sr_zoo.paths.shared_data_dir() / "Set5" / "SelfExSR" / f"image_SRF_{scale}"
-    pairs = []
-    for lr_path in sorted(folder.glob("*_LR.png")):
-        hr_path = lr_path.with_name(lr_path.name.replace("_LR", "_HR"))
-        pairs.append((np.array(Image.open(lr_path).convert("RGB")), np.array(Image.open(hr_path).convert("RGB"))))
-    return pairs
-
-
-def y_psnr(hr, lr, sr_float, scale):
-    """The zoo's protocol (evaluate.py, the manifest): PSNR on the Y of the RGB image that
-    sr_zoo.upscale would return for this output."""
-    return sr_zoo.metrics.psnr(hr, inference.from_model_output(sr_float, lr, scale), crop_border=scale)
+FRAME = (360, 640)  # LR height, width: a 640x360 frame
+PHONE_MS = 100  # "phone": int8 TFLite on one thread within this per 640x360 frame
+SERVER_MS = 1000  # "CPU server": the fastest runtime within this
 
 
 def timed(fn, repeats):
     fn()
     times = []
     for _ in range(repeats):
-        t = time.perf_counter()
+        start = time.perf_counter()
         fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def tflite_runner(path, threads, shape):
+    tfl = exporters.TFLiteModel(path, num_threads=threads)
+    frame = np.zeros(shape, np.uint8)
+    tfl(frame)  # resizes the dynamic input to the frame once
+    return lambda: tfl(frame)
+
+
+def onnx_runner(path, shape):
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 2
+    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    frame = np.zeros(shape, np.uint8)
+    return lambda: session.run(None, {"image": frame})
+
+
+def opencv_check(path, image):
+    """Whether OpenCV's DNN module runs the ONNX file, and its largest difference to onnxruntime (levels)."""
+    try:
+        import cv2
+    except ImportError:
+        return "OpenCV not installed"
+    import onnxruntime
+
+    reference = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {"image": image})[0]
+    try:
+        net = cv2.dnn.readNetFromONNX(str(path))
+        net.setInput(image, "image")
+        out = net.forward().reshape(reference.shape)
+    except Exception as e:  # report, don't fail the table
+        return f"cv2.dnn {cv2.__version__} fails: {str(e).splitlines()[0][:80]}"
+    return f"cv2.dnn {cv2.__version__} runs it (max difference {np.abs(out.astype(int) - reference).max()})"
+
+
+def int8_model(name):
+    path = sr_zoo.pretrained.int8_path(name)
+    return (sr_zoo.pretrained.load_int8(name), "QAT") if path else (sr_zoo.pretrained.load(name), "PTQ")
+
+
+def measure(name, repeats, tmp):
+    entry = sr_zoo.pretrained.available()[name]
+    model, scale = sr_zoo.pretrained.load(name), entry["scale"]
+    frame = np.random.default_rng(0).integers(0, 256, (*FRAME, 3), dtype=np.uint8)
+    row = {"name": name, "scale": scale, "set5": entry["measured"]["set5"]["psnr"], "params": entry["parameters"]}
+    row["keras_f32"] = timed(lambda: sr_zoo.upscale(model, frame, precision="float32"), repeats)
+    row["keras_auto"] = timed(lambda: sr_zoo.upscale(model, frame, precision="auto"), repeats)
+    f32 = pathlib.Path(tmp) / f"{name}.tflite"
+    exporters.export(model, f32, format="tflite")
+    i8 = pathlib.Path(tmp) / f"{name}.int8.tflite"
+    weights, row["int8_weights"] = int8_model(name)
+    exporters.export(weights, i8, format="tflite", quantize="int8")
+    for threads in (1, 2):
+        row[f"tfl_f32_{threads}"] = timed(tflite_runner(f32, threads, frame.shape), repeats)
+        row[f"tfl_i8_{threads}"] = timed(tflite_runner(i8, threads, frame.shape), repeats)
+    onnx = pathlib.Path(tmp) / f"{name}.onnx"
+    exporters.export(model, onnx, format="onnx")
+    row["onnx"] = timed(onnx_runner(onnx, frame.shape), repeats)
+    row["opencv"] = opencv_check(onnx, frame[:48, :64])
+    tfl = exporters.TFLiteModel(i8)
+    (score,) = evaluation.evaluate({"int8": lambda lr, s: tfl(lr)}, ["set5"], [scale])
+    row["set5_int8"] = score.psnr
+    return row
+
+
+def recommendations(rows):
+    lines = []
+    for scale in sorted({r["scale"] for r in rows}):
+        at = [r for r in rows if r["scale"] == scale]
+        phone = [r for r in at if r["tfl_i8_1"] <= PHONE_MS]
+        fastest = lambda r: min(r["keras_auto"], r["tfl_f32_2"], r["onnx"])  # noqa: E731
+        server = [r for r in at if fastest(r) <= SERVER_MS]
+        best = max(at, key=lambda r: r["set5"])
+        parts = []
+        if phone:
+            p = max(phone, key=lambda r: r["set5_int8"])
+            parts.append(f"phone: {p['name']} int8 TFLite ({p['set5_int8']:.2f} dB, {p['tfl_i8_1']:.0f} ms on one "
+                         f"thread)")
+        if server:
+            s = max(server, key=lambda r: r["set5"])
+            parts.append(f"CPU server: {s['name']} ({s['set5']:.2f} dB, {fastest(s):.0f} ms at its fastest)")
+        parts.append(f"best quality: {best['name']} ({best['set5']:.2f} dB, {fastest(best):.0f} ms at its fastest)")
+        lines.append(f"- x{scale}: " + "; ".join(parts))
+    return lines
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", default=",".join(MODELS))
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--calibration_samples", type=int, default=16, help="int8: LR crops of T91 to calibrate on")
+    parser.add_argument("--models", default=",".join(sr_zoo.pretrained.available()))
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     rows = []
-    runtime = None
-    frame = np.random.default_rng(0).random((360, 640, 3), dtype=np.float32)
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.models.split(","):
-            model = MODELS[name]()
-            trained = name in sr_zoo.pretrained.available()
-            info = sr_zoo.models.describe(model)
-            c, s = info.channels, info.scale
-            pairs = set5(s)
-            keras_psnr = np.mean([y_psnr(hr, lr, inference.predict(model, inference.to_model_input(lr, c), precision="float32"), s) for lr, hr in pairs])
-            x = frame[..., :c]
-            keras_latency = timed(lambda: inference.predict(model, x, precision="float32"), args.repeats)
-            keras_path = pathlib.Path(tmp) / f"{name}.keras"
-            model.save(keras_path)
-            rows.append((name, "Keras (.keras)", keras_psnr, 0.0, keras_path.stat().st_size, keras_latency,
-                         "shipped weights" if trained else "initialised, untrained weights"))
-            for quantize in exporters.QUANTIZE:
-                path = pathlib.Path(tmp) / f"{name}_{quantize}.tflite"
-                result = exporters.export(model, path, format="tflite", quantize=quantize, input_size=(360, 640),
-                                          calibration_samples=args.calibration_samples)
-                tfl = exporters.TFLiteModel(path)
-                runtime = tfl.runtime
-                psnr = np.mean([y_psnr(hr, lr, tfl(inference.to_model_input(lr, c)), s) for lr, hr in pairs])
-                tfl = exporters.TFLiteModel(path)  # back to its exported 360x640 input
-                latency = timed(lambda: tfl(x), args.repeats)
-                label = f"TFLite {'float32' if quantize == 'none' else quantize}"
-                rows.append((name, label, psnr, psnr - keras_psnr, result["bytes"], latency, result["input_dtype"]))
-            onnx_path = pathlib.Path(tmp) / f"{name}.onnx"
-            exporters.export(model, onnx_path, format="onnx")
-            import onnxruntime
-
-            session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-            run = lambda im: session.run(None, {"lr": im[None]})[-1][0]  # noqa: E731
-            psnr = np.mean([y_psnr(hr, lr, run(inference.to_model_input(lr, c)), s) for lr, hr in pairs])
-            rows.append((name, "ONNX (onnxruntime)", psnr, psnr - keras_psnr, onnx_path.stat().st_size,
-                         timed(lambda: run(x), args.repeats), "float32"))
-            rows[-1] = rows[-1][:6] + (rows[-1][6] + "; cv2.dnn: " + opencv_check(onnx_path, model, x[:64, :64]),)
-    print(f"TFLite interpreter: {runtime}; Set5 Y-PSNR (crop = scale); latency per 640x360 frame (360x640 LR input)\n")
-    print("| model | variant | Set5 PSNR (dB) | vs Keras (dB) | size (KiB) | latency (ms) | notes |")
-    print("|---|---|---|---|---|---|---|")
-    for name, label, psnr, drop, size, latency, notes in rows:
-        print(f"| {name} | {label} | {psnr:.2f} | {drop:+.3f} | {size / 1024:.0f} | {latency * 1000:.0f} | {notes} |")
-
-
-def opencv_check(path, model, x):
-    try:
-        import cv2
-    except ImportError:
-        return "not installed"
-    try:
-        net = cv2.dnn.readNetFromONNX(str(path))
-        net.setInput(x[None])
-        out = net.forward()
-        ref = np.asarray(model(x[None], training=False))
-        out = out.reshape(ref.shape) if out.size == ref.size else out
-        return f"runs (OpenCV {cv2.__version__}, max diff {np.abs(out - ref).max():.1e})"
-    except Exception as e:  # report, don't fail the table
-        return f"fails (OpenCV {cv2.__version__}: {str(e).splitlines()[0][:80]})"
+            rows.append(measure(name, args.repeats, tmp))
+            print(f"measured {name} (load average {os.getloadavg()[0]:.2f})", file=sys.stderr, flush=True)
+    print(f"ms per 640x360 RGB frame, uint8 in and out, on this CPU ({os.cpu_count()} cores, load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}); Set5 Y-PSNR (dB), crop = scale\n")
+    print("| model | Set5 float | Set5 int8 TFLite | parameters | Keras float32 | Keras auto | TFLite float32 "
+          "1 / 2 threads | TFLite int8 1 / 2 threads | ONNX Runtime |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['name']} | {r['set5']:.2f} | {r['set5_int8']:.2f} ({r['int8_weights']}) | {r['params']:,} | "
+              f"{r['keras_f32']:.0f} | {r['keras_auto']:.0f} | {r['tfl_f32_1']:.0f} / {r['tfl_f32_2']:.0f} | "
+              f"{r['tfl_i8_1']:.0f} / {r['tfl_i8_2']:.0f} | {r['onnx']:.0f} |")
+    print("\nONNX files in OpenCV: " + "; ".join(f"{r['name']}: {r['opencv']}" for r in rows))
+    print("QAT: the zoo's quantization-aware int8 weights; PTQ: the float weights calibrated on 16 T91 crops.")
+    print(f"Phone: int8 TFLite within {PHONE_MS} ms on one thread; CPU server: the fastest runtime within "
+          f"{SERVER_MS} ms.\n")
+    print("\n".join(recommendations(rows)))
 
 
 if __name__ == "__main__":

@@ -9,8 +9,9 @@ Every file takes a uint8 RGB image (H, W, 3) and returns the uint8 RGB image
 at the scale, with sr_zoo.upscale's colour pipeline inside (SavedModel:
 signature "serve", also grey and alpha images). TFLite: any size by default
 (resize the interpreter's input to the image), or one fixed --input_size=HxW;
---quantize=none|float16|dynamic|int8 (int8: calibrated on LR crops of T91 or
---calibration_data). ONNX: any size. --io=model writes the network's own
+--quantize=none|float16|dynamic|int8 (int8: the zoo's quantization-aware
+weights where they ship, else the float weights calibrated on LR crops of T91
+or --calibration_data). ONNX: any size. --io=model writes the network's own
 float graph instead (NHWC in [0, 1], Y for Y models; the colour steps are the
 caller's). Each file records the model, scale, colour handling, value range
 and the sha256 of its .keras file in its metadata.
@@ -65,6 +66,12 @@ def _main(argv):
         raise CliError(str(e)) from None
     model, label = load_model(args.model)
     name, source = _source(args.model)
+    if args.quantize == "int8" and name is not None:
+        from sr_zoo import pretrained
+
+        if pretrained.int8_path(name) is not None:  # the zoo's quantization-aware fine-tune of the same model
+            model, source = pretrained.load_int8(name), pretrained.int8_path(name)
+            label = f"{name} (pretrained, quantization-aware int8 weights)"
     start_tensorflow()
     if output.exists():
         shutil.rmtree(output) if output.is_dir() else output.unlink()

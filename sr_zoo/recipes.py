@@ -54,6 +54,9 @@ class Recipe:
     # Compute precision (variables stay float32): 'auto' is bfloat16 on GPUs and CPUs with native bfloat16
     # under TensorFlow, float32 elsewhere (sr_zoo.precision); not in any paper, which all trained in float32.
     precision: str = "auto"
+    # Fine-tune a copy with TFLite's int8 arithmetic simulated (sr_zoo.models.quantization): the weights an int8
+    # export keeps its quality with. Not in any paper.
+    quantization_aware: bool = False
 
     def patch_sizes(self):
         """``(lr, hr)`` patch sides."""
@@ -536,9 +539,9 @@ ZOO = {z.name: z for z in [
     # CPU-stage cycles at batch 4: 2k steps at 5e-4, 2.1k at 3e-4, then 1.5k each at 2e-4; see the lineage)
     _edsr_zoo(2, {"set5": 37.99, "set14": 33.57, "b100": 32.16}, bfloat16_stage=True, epochs=12,
               warm_start="edsr-baseline_x2"),
-    # an eighth CPU-stage cycle from the shipped file (the first: 2.5k steps from edsr-baseline_x2 at 2e-4; the
-    # second to seventh: 1.5k steps each at 2e-4)
-    _edsr_zoo(3, {"set5": 34.37, "set14": 30.28, "b100": 29.09}, cpu_stage=True, epochs=3, steps_per_epoch=500,
+    # the first bfloat16 stage from the shipped file (before it, eight float32 CPU-stage cycles at batch 4: 2.5k
+    # steps from edsr-baseline_x2 at 2e-4, then 1.5k each from the shipped file at 2e-4; see the lineage)
+    _edsr_zoo(3, {"set5": 34.37, "set14": 30.28, "b100": 29.09}, bfloat16_stage=True, epochs=10,
               warm_start="edsr-baseline_x3"),
     # the first bfloat16 stage from the shipped file (before it, eight float32 CPU-stage cycles at batch 4: 2k
     # steps from edsr-baseline_x2 at 2e-4, then 1.5k each from the shipped file at 2e-4; see the lineage)
@@ -564,3 +567,28 @@ def zoo(name):
     if name not in ZOO:
         raise ValueError(f"no zoo model {name!r}; the zoo: {', '.join(ZOO)}")
     return ZOO[name]
+
+
+#: The light models that ship quantization-aware int8 weights (``<name>.int8.keras``), with the fine-tuning's
+#: epochs of 1,000 steps and Adam learning rate (cosine decay to 1e-6).
+INT8 = {}
+
+# What the quantization-aware fine-tune sets itself; the zoo recipe's other flags (data, patches, batch) stay.
+_INT8_OWN_FLAGS = ("learning_rate", "min_learning_rate", "lr_schedule", "epochs", "steps_per_epoch", "warmup_steps",
+                   "precision")
+
+
+def int8_command(name, output_dir=None):
+    """The ``train.py`` command of ``name``'s int8 weights: the zoo recipe's data, patches and batch,
+    fine-tuned from the shipped float file with TFLite's int8 arithmetic simulated (``--quantization_aware``,
+    float32: the fake quantization is float32 arithmetic)."""
+    if name not in INT8:
+        raise ValueError(f"no int8 recipe for {name!r}; int8 weights are trained for: {', '.join(INT8)}")
+    zoo_model, (epochs, learning_rate) = zoo(name), INT8[name]
+    flags = [f for f in zoo_model.flags if f.split("=", 1)[0].lstrip("-") not in _INT8_OWN_FLAGS]
+    flags += ["--quantization_aware", "--precision=float32", f"--learning_rate={learning_rate}",
+              "--lr_schedule=cosine", "--min_learning_rate=1e-6", f"--epochs={epochs}", "--steps_per_epoch=1000"]
+    parts = ["python train.py", f"--model={zoo_model.model}", f"--scale={zoo_model.scale}"]
+    parts += [f"--preset={zoo_model.preset}"] if zoo_model.preset else []
+    parts += flags + [f"--output_dir={output_dir or 'runs/' + name + '.int8'}", f"--warm_start={name}"]
+    return " ".join(parts)

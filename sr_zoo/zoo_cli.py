@@ -7,6 +7,7 @@ import sys
 
 from sr_zoo import pretrained
 from sr_zoo.zoo_tools.figure import figure
+from sr_zoo.zoo_tools.int8 import publish_int8
 from sr_zoo.zoo_tools.publish import publish
 from sr_zoo.zoo_tools.readme import update_readme
 from sr_zoo.zoo_tools.tables import compute_table, status, table
@@ -27,6 +28,11 @@ def main(argv=None):
         elif argv[0] == "publish" and len(argv) in (3, 4) and argv[3:] in ([], ["--allow_worse"]):
             entry = publish(argv[1], argv[2], allow_worse=len(argv) == 4)
             print(f"published {argv[1]}: Set5 {entry['measured']['set5']['psnr']:.2f} dB ({status(entry)})")
+        elif argv[0] == "publish_int8" and len(argv) in (3, 4) and argv[3:] in ([], ["--allow_worse"]):
+            entry = publish_int8(argv[1], argv[2], allow_worse=len(argv) == 4)
+            set5 = entry["measured"]["set5"]
+            print(f"published {argv[1]} int8 weights: Set5 int8 TFLite {set5['int8']:.2f} dB, float "
+                  f"{set5['float']:.2f} dB (drop {set5['drop']:.3f})")
         elif argv[0] == "--update_readme" and len(argv) <= 2:
             from sr_zoo import paths
 

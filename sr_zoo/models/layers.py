@@ -294,9 +294,8 @@ class SubPixelConv2DTranspose(keras.layers.Conv2DTranspose):
         d_hi = max((k - 1 - r - p) // s for r in range(s))
         return p, d_lo, d_hi
 
-    def call(self, inputs):
-        if not self._fast():
-            return super().call(inputs)
+    def subpixel_kernel(self):
+        """The equivalent convolution's kernel ``(T, U, in, s*s*filters)`` (the ``'same'`` stride-``s`` case)."""
         s = self.strides[0]
         kh, kw = self.kernel_size
         (ph, lo_h, hi_h), (pw, lo_w, hi_w) = self._plan(kh, s), self._plan(kw, s)
@@ -314,7 +313,15 @@ class SubPixelConv2DTranspose(keras.layers.Conv2DTranspose):
                         phases.append(kernel[jy : jy + 1, jx : jx + 1] if ok else zero)
                 cols.append(keras.ops.concatenate(phases, axis=2))  # (1, 1, s*s*filters, in)
             rows.append(keras.ops.concatenate(cols, axis=1))
-        w = keras.ops.transpose(keras.ops.concatenate(rows, axis=0), (0, 1, 3, 2))  # (T, U, in, s*s*filters)
+        return keras.ops.transpose(keras.ops.concatenate(rows, axis=0), (0, 1, 3, 2))
+
+    def call(self, inputs):
+        if not self._fast():
+            return super().call(inputs)
+        s = self.strides[0]
+        kh, kw = self.kernel_size
+        (_, lo_h, hi_h), (_, lo_w, hi_w) = self._plan(kh, s), self._plan(kw, s)
+        w = self.subpixel_kernel()
         x = keras.ops.pad(inputs, ((0, 0), (hi_h, -lo_h), (hi_w, -lo_w), (0, 0)))
         y = keras.ops.conv(x, w, strides=1, padding="valid")
         if self.use_bias:

@@ -9,6 +9,7 @@ images), beside the paper's numbers. Files hold the inference model only (no opt
 >>> sr_zoo.pretrained.available()["espcn_x3"]["measured"]["set5"]
 >>> model = sr_zoo.pretrained.load("espcn_x3")         # checks the sha256 first
 >>> sr = sr_zoo.upscale(model, lr_uint8)
+>>> int8_ready = sr_zoo.pretrained.load_int8("espcn_x3")  # quantization-aware weights for int8 exports
 
 Command line::
 
@@ -18,6 +19,8 @@ Command line::
     python -m sr_zoo.pretrained --compute                # training compute spent, and the paper's recipe's
     python -m sr_zoo.pretrained publish espcn_x3 runs/espcn_x3   # measure a run's best.keras and ship it
                                                          # (refused below the shipped Set5; --allow_worse)
+    python -m sr_zoo.pretrained publish_int8 espcn_x3 runs/espcn_x3.int8  # a quantization-aware run's weights
+                                                         # (refused above a 0.1 dB int8 drop on Set5)
     python -m sr_zoo.pretrained figure docs/zoo_crops.png        # the README's comparison figure
 """
 
@@ -97,6 +100,36 @@ def load(name):
     return keras.models.load_model(verify(name), compile=False)
 
 
+def int8_path(name):
+    """Path of ``name``'s quantization-aware int8 weights (``<name>.int8.keras``), or ``None`` where none ship.
+
+    Those weights are a fine-tune of the float model with TFLite's int8 arithmetic simulated
+    (:func:`sr_zoo.models.quantization_aware`): ``python -m sr_zoo.export --quantize=int8`` exports them.
+    """
+    path(name)  # an unknown name is an error, as for path()
+    entry = available()[name].get("int8")
+    if not entry or not (WEIGHTS_DIR / entry["file"]).exists():
+        return None
+    return WEIGHTS_DIR / entry["file"]
+
+
+def load_int8(name):
+    """``name``'s quantization-aware int8 weights as a ``keras.Model``, after checking the sha256."""
+    import keras
+
+    import sr_zoo  # noqa: F401  (registers the zoo's layers)
+
+    file = int8_path(name)
+    if file is None:
+        raise ValueError(f"no int8 weights ship for {name!r}; they ship for: "
+                         f"{', '.join(n for n, e in available().items() if e.get('int8')) or 'none'}")
+    expected, actual = available()[name]["int8"]["sha256"], sha256(file)
+    if actual != expected:
+        raise IntegrityError(f"{file}: sha256 {actual[:16]}... does not match the manifest's {expected[:16]}...; the "
+                             f"file is corrupt or was replaced (reinstall sr_zoo)")
+    return keras.models.load_model(file, compile=False)
+
+
 def load_model(spec):
     """Loads a model from a ``.keras`` path or a pretrained name; returns ``(model, label)``."""
     import keras
@@ -113,5 +146,5 @@ def load_model(spec):
     return load(spec), f"{spec} (pretrained)"
 
 
-__all__ = ["available", "load", "load_model", "path", "manifest", "verify", "sha256", "IntegrityError", "WEIGHTS_DIR",
+__all__ = ["available", "load", "load_model", "path", "int8_path", "load_int8", "manifest", "verify", "sha256", "IntegrityError", "WEIGHTS_DIR",
            "MANIFEST", "BENCHMARKS"]

@@ -109,8 +109,10 @@ def _train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None
     keras.utils.set_random_seed(seed)
 
     def build():
-        return models.get(recipe.model, scale=recipe.scale, channels=recipe.channels, preset=recipe.preset,
-                          **recipe.model_config)
+        model = models.get(recipe.model, scale=recipe.scale, channels=recipe.channels, preset=recipe.preset,
+                           **recipe.model_config)
+        # a warm start's or checkpoint's weights fill the copy; its learnt ranges start from the first batch
+        return models.quantization_aware(model) if recipe.quantization_aware else model
 
     with dist.scope():
         model = models.with_precision(build(), compute)  # the image path stays float32 (sr_zoo.models.precision)

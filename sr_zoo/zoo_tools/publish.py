@@ -68,6 +68,8 @@ def publish(name, source, *, data_dir=None, training=None, allow_worse=False):
         "paper_source": zoo_model.paper_source,
     }
     entry["compute"] = compute_record(zoo_model, training)
+    if shipped and "int8" in shipped:  # a fine-tune of the earlier float file, still a model in its own right
+        entry["int8"] = shipped["int8"]
     entries = pretrained.manifest()
     entries[name] = entry
     entries = {k: entries[k] for k in sorted(entries, key=lambda k: list(recipes.ZOO).index(k) if k in recipes.ZOO else 99)}

@@ -1,0 +1,205 @@
+"""Quantization-aware copies of zoo models: the int8 arithmetic of a TFLite file, simulated in training.
+
+:func:`quantization_aware` clones a model with
+
+* every convolution's kernel fake-quantized per output channel, symmetric,
+  narrow range (-127..127): how the TFLite converter stores int8 weights;
+* a :class:`FakeQuant` (8 bits, ``keras.quantizers.fake_quant_with_min_max_vars``,
+  which the TFLite converter reads as the tensor's quantization) on the
+  input, fixed to [0, 1] so that every 8-bit input level is exact; after
+  every layer that computes (convolution, PReLU, add, mean shift, scaling),
+  with a range learnt as a moving average of the batches' min and max; before
+  a saturating activation (tanh) and after it, fixed to tanh's [-1, 1];
+* the output clipped to [0, 1] by a fixed :class:`FakeQuant`, so that the
+  int8 output levels are the 8-bit image's own levels.
+
+Fine-tuning the copy teaches the weights to live with the rounding; the
+converter then needs no calibration for the quantized tensors. The copy is a
+functional model of registered layers: it saves to ``.keras`` and loads back.
+
+>>> qat = sr_zoo.models.quantization_aware(sr_zoo.pretrained.load("espcn_x3"))
+>>> qat.get_layer("output_quant").get_config()["max_value"]
+1.0
+"""
+
+import keras
+
+from sr_zoo.models import layers as zoo_layers
+
+_PACKAGE = "sr_zoo"
+#: Layers that only move values around (the int8 tensor keeps its scale): no fake quantization after them.
+_SHAPE_ONLY = (zoo_layers.SubPixel,)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class FakeQuant(keras.layers.Layer):
+    """8-bit fake quantization of a tensor with a fixed range or one learnt as a moving average.
+
+    ``min_value``/``max_value`` given: the range is fixed (an input in [0, 1],
+    tanh's [-1, 1], the clipped output). Otherwise the first training batch
+    sets it and later ones move it by ``1 - momentum``; at inference the
+    stored range is used. The range always contains 0, as TFLite requires.
+
+    >>> y = FakeQuant(0.0, 1.0)(x)         # 256 levels on [0, 1]
+    """
+
+    def __init__(self, min_value=None, max_value=None, momentum=0.99, **kwargs):
+        super().__init__(**kwargs)
+        if (min_value is None) != (max_value is None):
+            raise ValueError("FakeQuant: give both min_value and max_value, or neither (a learnt range)")
+        if min_value is not None and not float(min_value) <= 0.0 <= float(max_value):
+            raise ValueError(f"FakeQuant: the range must contain 0, got [{min_value}, {max_value}]")
+        self.min_value = None if min_value is None else float(min_value)
+        self.max_value = None if max_value is None else float(max_value)
+        self.momentum = float(momentum)
+
+    @property
+    def fixed(self):
+        return self.min_value is not None
+
+    def build(self, input_shape):
+        constant = keras.initializers.Constant
+        self.range_min = self.add_weight(name="range_min", shape=(), trainable=False,
+                                         initializer=constant(self.min_value if self.fixed else 0.0))
+        self.range_max = self.add_weight(name="range_max", shape=(), trainable=False,
+                                         initializer=constant(self.max_value if self.fixed else 0.0))
+        self.seen = self.add_weight(name="seen", shape=(), trainable=False,
+                                    initializer=constant(1.0 if self.fixed else 0.0))
+
+    def call(self, x, training=False):
+        ops = keras.ops
+        x32 = ops.cast(x, "float32")
+        if training and not self.fixed:
+            low = ops.minimum(ops.min(ops.stop_gradient(x32)), 0.0)
+            high = ops.maximum(ops.max(ops.stop_gradient(x32)), 0.0)
+            first = ops.equal(self.seen, 0.0)
+            m = self.momentum
+            self.range_min.assign(ops.where(first, low, m * self.range_min + (1.0 - m) * low))
+            self.range_max.assign(ops.where(first, high, m * self.range_max + (1.0 - m) * high))
+            self.seen.assign(1.0)
+        high = ops.maximum(self.range_max, self.range_min + 1e-6)
+        y = keras.quantizers.fake_quant_with_min_max_vars(x32, self.range_min, high, num_bits=8)
+        return ops.cast(y, x.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(min_value=self.min_value, max_value=self.max_value, momentum=self.momentum)
+        return config
+
+
+def _per_channel(kernel):
+    """``kernel`` on TFLite's int8 grid: per output channel (last axis), symmetric, -127..127."""
+    ops = keras.ops
+    bound = ops.maximum(ops.max(ops.abs(kernel), axis=tuple(range(len(kernel.shape) - 1))), 1e-8)
+    return keras.quantizers.fake_quant_with_min_max_vars(kernel, -bound, bound, num_bits=8, narrow_range=True,
+                                                         axis=-1)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class QuantizedConv2D(keras.layers.Conv2D):
+    """A ``Conv2D`` (same config, same weights) whose kernel is rounded as TFLite stores int8 weights.
+
+    >>> q = QuantizedConv2D.from_config(conv.get_config())
+    """
+
+    def convolution_op(self, inputs, kernel):
+        return super().convolution_op(inputs, _per_channel(kernel))
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class QuantizedSubPixelConv2DTranspose(zoo_layers.SubPixelConv2DTranspose):
+    """FSRCNN's deconvolution with the equivalent convolution's kernel rounded as TFLite stores int8 weights."""
+
+    def subpixel_kernel(self):
+        return _per_channel(super().subpixel_kernel())
+
+
+_SATURATING = ("tanh", "sigmoid")
+
+
+def _activation_name(layer):
+    activation = getattr(layer, "activation", None)
+    return getattr(activation, "__name__", None)
+
+
+def quantization_aware(model, calibration=()):
+    """A quantization-aware copy of ``model`` (weights copied; ``model`` is unchanged); see the module doc.
+
+    ``calibration``: LR batches ``(N, H, W, C)`` that set the learnt ranges
+    (:func:`calibrate`); until some batch has passed in training mode those
+    ranges are [0, 0]. A copy of a copy is refused.
+    """
+    if any(isinstance(layer, FakeQuant) for layer in model.layers):
+        raise ValueError(f"model {model.name!r} is already quantization-aware")
+    (output,) = model.outputs if len(model.outputs) == 1 else (None,)
+    if output is None:
+        raise ValueError(f"model {model.name!r} has {len(model.outputs)} outputs; quantization_aware takes one")
+    # The layer whose result becomes the output (behind shape-only layers) is clipped to [0, 1].
+    last = output._keras_history.operation
+    while isinstance(last, _SHAPE_ONLY):
+        last = last._inbound_nodes[0].input_tensors[0]._keras_history.operation
+    input_quant = FakeQuant(0.0, 1.0, name="input_quant")
+    seen = {}
+
+    def clone(layer):
+        config = layer.get_config()
+        if type(layer) is keras.layers.Conv2D:
+            new = QuantizedConv2D
+        elif type(layer) is zoo_layers.SubPixelConv2DTranspose:
+            new = QuantizedSubPixelConv2DTranspose
+        else:
+            return layer.__class__.from_config(config)
+        if _activation_name(layer) in _SATURATING:
+            config["activation"] = "linear"  # applied after the pre-activation's fake quantization
+        return new.from_config(config)
+
+    def call(layer, *args, **kwargs):
+        args = [_quantized_input(a, input_quant, seen) for a in args]
+        out = layer(*args, **kwargs)
+        source = model.get_layer(layer.name)
+        if isinstance(layer, _SHAPE_ONLY):
+            return out
+        if source is last:
+            return FakeQuant(0.0, 1.0, name="output_quant")(out)
+        activation = _activation_name(source)
+        out = FakeQuant(name=f"{layer.name}_quant")(out)
+        if activation in _SATURATING:
+            out = keras.layers.Activation(activation, name=f"{layer.name}_{activation}")(out)
+            out = FakeQuant(-1.0, 1.0, name=f"{layer.name}_{activation}_quant")(out)
+        return out
+
+    copy = keras.models.clone_model(model, clone_function=clone, call_function=call)
+    for layer in model.layers:
+        if layer.weights:
+            copy.get_layer(layer.name).set_weights(layer.get_weights())
+    calibrate(copy, calibration)
+    return copy
+
+
+def calibrate(model, batches):
+    """Runs ``batches`` through ``model`` in training mode (no weight update), which sets the learnt ranges."""
+    for batch in batches:
+        model(batch, training=True)
+    return model
+
+
+def _quantized_input(tensor, input_quant, seen):
+    """The model input through the [0, 1] input quantizer (once per input), other tensors unchanged."""
+    if not isinstance(tensor, keras.KerasTensor) or not tensor._keras_history.operation.__class__.__name__ == "InputLayer":
+        return tensor
+    key = id(tensor)
+    if key not in seen:
+        seen[key] = input_quant(tensor)
+    return seen[key]
+
+
+def is_quantization_aware(model):
+    """Whether ``model`` carries :class:`FakeQuant` layers (a copy made by :func:`quantization_aware`)."""
+    return any(isinstance(layer, FakeQuant) for layer in model.layers)
+
+
+__all__ = ["FakeQuant", "QuantizedConv2D", "QuantizedSubPixelConv2DTranspose", "quantization_aware", "calibrate",
+           "is_quantization_aware"]

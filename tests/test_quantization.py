@@ -1,0 +1,101 @@
+"""Quantization-aware copies (sr_zoo.models.quantization), their training, int8 export and int8 zoo weights."""
+
+import keras
+import numpy as np
+import pytest
+
+import sr_zoo
+import sr_zoo.pretrained
+from sr_zoo import recipes, training
+from sr_zoo.deploy import exporters
+from sr_zoo.models import quantization
+
+RNG = np.random.default_rng(0)
+
+
+def _batches(channels=1, n=3):
+    return [RNG.random((2, 12, 12, channels), dtype=np.float32) for _ in range(n)]
+
+
+@pytest.mark.parametrize("name, config", [
+    ("espcn", {"scale": 3}),  # tanh: fixed [-1, 1] ranges around it
+    ("fsrcnn", {"scale": 2, "preset": "fsrcnn-s"}),  # PReLU, the transposed convolution as the last layer
+    ("edsr", {"scale": 2, "channels": 3, "preset": "tiny", "filters": 4}),  # adds, mean shift
+])
+def test_copy_simulates_int8_and_round_trips_through_keras_file(name, config, tmp_path):
+    float_model = sr_zoo.models.get(name, **config)
+    channels = config.get("channels", 1)
+    qat = quantization.quantization_aware(float_model, calibration=_batches(channels))
+    assert sr_zoo.models.is_quantization_aware(qat) and not sr_zoo.models.is_quantization_aware(float_model)
+    fake = {layer.name: layer for layer in qat.layers if isinstance(layer, quantization.FakeQuant)}
+    assert fake["input_quant"].get_config()["max_value"] == fake["output_quant"].get_config()["max_value"] == 1.0
+    learnt = [layer for layer in fake.values() if not layer.fixed]
+    assert learnt and all(float(layer.range_min) <= 0.0 <= float(layer.range_max) for layer in learnt)
+    assert any(float(layer.range_max) - float(layer.range_min) > 0 for layer in learnt)
+    x = _batches(channels, 1)[0]
+    y = np.asarray(qat(x))
+    assert y.min() >= 0.0 and y.max() <= 1.0  # the output is clipped to the image's range
+    # close to the float model, not equal to it: the rounding is simulated
+    assert 0 < np.abs(y - np.clip(np.asarray(float_model(x)), 0, 1)).max() < 0.2
+    for layer in qat.layers:  # kernels on TFLite's per-channel int8 grid
+        if isinstance(layer, quantization.QuantizedConv2D):
+            k = np.asarray(keras.ops.convert_to_numpy(quantization._per_channel(layer.kernel)))
+            steps = k / (np.abs(k).max(axis=(0, 1, 2)) / 127.0)
+            np.testing.assert_allclose(steps, np.round(steps), atol=1e-3)
+    with pytest.raises(ValueError, match="already quantization-aware"):
+        quantization.quantization_aware(qat)
+    qat.save(tmp_path / "qat.keras")
+    np.testing.assert_array_equal(keras.models.load_model(tmp_path / "qat.keras")(x), y)
+
+
+def test_int8_file_of_a_copy_takes_its_ranges_from_the_fake_quantization(tmp_path):
+    # The converter reads the copy's ranges: the int8 input and output are the 8-bit image's 256 levels.
+    qat = quantization.quantization_aware(sr_zoo.models.get("espcn", scale=3), calibration=_batches())
+    path = tmp_path / "qat_int8.tflite"
+    result = exporters.export(qat, path, format="tflite", quantize="int8", io="model", input_size=(12, 12),
+                              calibration_images=[RNG.integers(0, 256, (48, 48, 3), dtype=np.uint8)],
+                              calibration_samples=2)
+    assert result["input_dtype"] == "int8"
+    tfl = exporters.TFLiteModel(path)
+    for detail in (tfl.input, tfl.output):
+        scale, zero_point = detail["quantization"]
+        assert abs(scale - 1 / 255) < 1e-7 and zero_point == -128, detail["quantization"]
+
+
+def test_quantization_aware_training_writes_a_quantization_aware_best_model(data_dir, tmp_path):
+    recipe = recipes.get("espcn", 3).replace(
+        datasets=(str(data_dir / "T91"),), epochs=1, steps_per_epoch=3, batch_size=8, optimizer="adam",
+        learning_rate=1e-4, lr_schedule="constant", reconstruction_lr_multiplier=1.0, precision="float32",
+        quantization_aware=True,
+    )
+    result = training.train(recipe, tmp_path / "run", verbose=0, warm_start="espcn_x3")
+    best = keras.models.load_model(result.best_model_path)
+    assert sr_zoo.models.is_quantization_aware(best)
+    learnt = [l for l in best.layers if isinstance(l, quantization.FakeQuant) and not l.fixed]
+    assert all(float(l.range_max) > 0 for l in learnt)  # the ranges trained with the weights
+    # validation scored the copy itself (int8 arithmetic simulated), not a float model
+    pairs = sr_zoo.data.benchmarks.load_pairs("set5", 3)
+    again = np.mean([sr_zoo.metrics.psnr(p.hr, sr_zoo.upscale(best, p.lr, precision="float32"), crop_border=3)
+                     for p in pairs])
+    assert abs(again - result.best_psnr) < 1e-6
+
+
+def test_int8_recipes_start_from_the_shipped_float_model():
+    for name in recipes.INT8:
+        command = recipes.int8_command(name)
+        assert "--quantization_aware" in command and command.endswith(f"--warm_start={name}"), command
+        assert command.count("--learning_rate=") == command.count("--epochs=") == 1, command
+    with pytest.raises(ValueError, match="no int8 recipe"):
+        recipes.int8_command("lapsrn_x4")
+
+
+def test_shipped_int8_weights_are_quantization_aware_and_recorded():
+    shipped = {n: e["int8"] for n, e in sr_zoo.pretrained.available().items() if e.get("int8")}
+    assert set(shipped) <= set(recipes.INT8)
+    for name, entry in shipped.items():
+        assert entry["measured"]["set5"]["drop"] <= 0.1, (name, entry["measured"]["set5"])
+        assert entry["training"]["command"] == recipes.int8_command(name), name
+        model = sr_zoo.pretrained.load_int8(name)  # checks the sha256
+        assert sr_zoo.models.is_quantization_aware(model), name
+    with pytest.raises(ValueError, match="no int8 weights ship"):
+        sr_zoo.pretrained.load_int8("lapsrn_x4")
