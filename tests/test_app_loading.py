@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+from cli_batch import run_batch
 from PIL import Image
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -105,13 +106,16 @@ def test_evaluate_py_and_upscale_cli_open_every_trained_file(trained, paired_fol
                                    f"--scales={recipe.scale}", f"--json={tmp_path / key}.json"]
         jobs[("upscale", key)] = ["-m", "sr_zoo.upscale", f"--model={path}", str(image), str(tmp_path / f"{key}.png")]
 
-    def run(args):
-        return subprocess.run([sys.executable, *args], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
-
-    with ThreadPoolExecutor(max_workers=3) as pool:  # the processes mostly import TensorFlow: overlap them
-        results = dict(zip(jobs, pool.map(run, jobs.values())))
+    # Two processes (tests/cli_batch.py), evaluate.py's and the upscale tool's, each command as `python ...`
+    # would; neither process has sr_zoo.training (LayerwiseSGD) imported before a command, as in a fresh one.
+    groups = [[args for (tool, _), args in jobs.items() if tool == name] for name in ("evaluate", "upscale")]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        batches = list(pool.map(lambda group: run_batch(group, cwd=ROOT, env=ENV), groups))
+    results = dict(zip([job for name in ("evaluate", "upscale") for job in jobs if job[0] == name],
+                       batches[0] + batches[1]))
     for (tool, key), result in results.items():
         assert result.returncode == 0, f"{tool} {key}: {result.stderr[-3000:]}"
+        assert "sr_zoo.training" not in result.sr_zoo_modules, f"{tool} {key}: LayerwiseSGD registered beforehand"
     for key, (path, recipe) in trained.items():
         scores = json.loads((tmp_path / f"{key}.json").read_text())
         assert [s["method"] for s in scores] == ["bicubic", path.stem]

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from cli_batch import run_batch
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -82,11 +83,13 @@ def _run(args):
     return subprocess.run([sys.executable, *args], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
 
 
-def test_bad_input_matrix_is_one_line_naming_the_flag_or_file(data_dir, tmp_path, finished_run):
-    run_dir, _ = finished_run
-    cases = _cases(tmp_path, data_dir, run_dir)
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        results = list(pool.map(_run, [args for args, _ in cases]))
+def _batches(groups):
+    """Each group of command lines in one process (tests/cli_batch.py), the groups side by side."""
+    with ThreadPoolExecutor(max_workers=len(groups)) as pool:
+        return list(pool.map(lambda group: run_batch(group, cwd=ROOT, env=ENV), groups))
+
+
+def _one_line_problems(cases, results):
     problems = []
     for (args, expected), result in zip(cases, results):
         lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -95,29 +98,55 @@ def test_bad_input_matrix_is_one_line_naming_the_flag_or_file(data_dir, tmp_path
         if (result.returncode != code or "Traceback" in result.stderr or len(lines) != 1
                 or not lines[0].startswith(f"{tool}: error: ") or expected not in lines[0]):
             problems.append(f"{' '.join(args)}\n  exit {result.returncode}; stderr:\n{result.stderr[-1500:]}")
+    return problems
+
+
+def test_bad_input_matrix_is_one_line_naming_the_flag_or_file(data_dir, tmp_path, finished_run):
+    # The cases run in two processes (train.py's; evaluate.py's and the zoo tool's), each command as
+    # `python <args>` would; test_each_tool_exits_2_on_a_usage_error_with_one_line runs each tool for real.
+    run_dir, _ = finished_run
+    cases = _cases(tmp_path, data_dir, run_dir)
+    train = [case for case in cases if case[0][0] == "train.py"]
+    others = [case for case in cases if case[0][0] != "train.py"]
+    train_results, other_results = _batches([[args for args, _ in train], [args for args, _ in others]])
+    problems = _one_line_problems(train, train_results) + _one_line_problems(others, other_results)
     assert not problems, "\n".join(problems)
     assert not (tmp_path / "new").exists()  # nothing written by a rejected run
 
 
 TOOLS = [["train.py"], ["evaluate.py"], ["-m", "sr_zoo.pretrained"], ["-m", "sr_zoo.upscale"], ["-m", "sr_zoo.export"]]
-
-
-@pytest.mark.parametrize("tool", TOOLS)
-def test_help_exits_0(tool):
-    result = _run([*tool, "--help"])
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "python" in result.stdout and result.stderr.strip() == ""
-
-
-@pytest.mark.parametrize("args, message", [
+USAGE_ERRORS = [
     (["train.py", "--model=espcn", "--scale=3", "--learning_rate=0", "--dry_run"], "--learning_rate must be positive"),
     (["evaluate.py", "--scales=2,x", "--dry_run"], "--scales: 'x' is not an integer"),
     (["-m", "sr_zoo.pretrained", "--no_such_flag"], "unexpected arguments: --no_such_flag"),
     (["-m", "sr_zoo.upscale", "--model=espcn_x3", "/nowhere/photo.png", "photo_x3.png"], "input not found: /nowhere"),
     (["-m", "sr_zoo.export", "--model=espcn_x3", "--format=onnx", "model.tflite"], "must end in .onnx"),
-])
-def test_each_tool_exits_2_on_a_usage_error_with_one_line(args, message):
-    result = _run(args)
+]
+
+
+@pytest.fixture(scope="module")
+def tool_runs():
+    """Each tool's usage error in a real process of its own; the five --help in two processes (train.py's
+    and evaluate.py's absl flags cannot share one); all side by side (they mostly import TensorFlow)."""
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        usage = [pool.submit(_run, args) for args, _ in USAGE_ERRORS]
+        groups = [[tool + ["--help"] for tool in TOOLS if tool != ["evaluate.py"]], [["evaluate.py", "--help"]]]
+        helps = [pool.submit(run_batch, group, cwd=ROOT, env=ENV) for group in groups]
+        helps = helps[0].result() + helps[1].result()
+        return {" ".join(r.args[:-1]): r for r in helps}, [f.result() for f in usage]
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_help_exits_0(tool, tool_runs):
+    result = tool_runs[0][" ".join(tool)]
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "python" in result.stdout and result.stderr.strip() == ""
+
+
+@pytest.mark.parametrize("index", range(len(USAGE_ERRORS)))
+def test_each_tool_exits_2_on_a_usage_error_with_one_line(index, tool_runs):
+    args, message = USAGE_ERRORS[index]
+    result = tool_runs[1][index]
     tool = " ".join(["python", *args[:2]]) if args[0] == "-m" else args[0]
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.returncode == 2, result.stderr[-2000:]
@@ -153,22 +182,21 @@ def test_evaluate_json_is_replaced_only_for_the_same_run(tmp_path):
         Image.fromarray(rng.integers(0, 256, (side, side, 3), dtype=np.uint8)).save(tmp_path / "pairs" / folder / "a.png")
     target = tmp_path / "scores.json"
 
-    def evaluate(*flags):
-        return subprocess.run([sys.executable, str(ROOT / "evaluate.py"), f"--datasets={tmp_path / 'pairs'}",
-                               "--json=scores.json", *flags], cwd=tmp_path, env=ENV, capture_output=True, text=True,
-                              timeout=300)
-
-    for _ in range(2):  # written, then replaced by the same run
-        result = evaluate("--scales=2")
+    # The four runs in one process (tests/cli_batch.py), in order, each as `python evaluate.py ...` from tmp_path.
+    runs = run_batch([[str(ROOT / "evaluate.py"), f"--datasets={tmp_path / 'pairs'}", "--json=scores.json", *flags]
+                      for flags in (["--scales=2"], ["--scales=2"], ["--scales=3"], ["--scales=3", "--overwrite"])],
+                     cwd=tmp_path, env=ENV, watch=[target])
+    first, same, refused, replaced = runs
+    for result in (first, same):  # written, then replaced by the same run
         assert result.returncode == 0 and f"Wrote {target}" in result.stdout, result.stderr[-2000:]
-    written = target.read_text()
-    refused = evaluate("--scales=3")  # another run: refused before any work, the file kept
-    assert refused.returncode == 2 and target.read_text() == written, refused.stderr[-2000:]
+    written = same.watched[str(target)]
+    assert written and json.loads(written)
+    # another run: refused before any work, the file kept
+    assert refused.returncode == 2 and refused.watched[str(target)] == written, refused.stderr[-2000:]
     assert refused.stderr.startswith("evaluate.py: error: --json=scores.json holds another run's results "
                                      "(methods bicubic; datasets "), refused.stderr
     assert "scales 2); pass --overwrite" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
-    replaced = evaluate("--scales=3", "--overwrite")
-    assert replaced.returncode == 0, replaced.stderr[-2000:]
+    assert replaced.returncode == 0 and "Wrote" in replaced.stdout, replaced.stderr[-2000:]
     assert {s["scale"] for s in json.loads(target.read_text())} == {3} and not list(tmp_path.glob("*.tmp"))
 
 

@@ -91,6 +91,20 @@ def test_training_compute_counts_three_forward_passes_of_a_batch():
     assert tiny["batch_size"] == 32 and tiny["flops_per_step"] < compute["flops_per_step"]
 
 
+def _set5_and_two_images_of_the_others(data_dir, root):
+    """The whole of Set5 (publish's gate, compared with the shipped number) and the first two x3 pairs of
+    Set14 and B100: publish measures those after the gate; how many images it reads there is not the point."""
+    root.mkdir()
+    (root / "Set5").symlink_to(data_dir / "Set5", target_is_directory=True)
+    for name in ("Set14", "B100"):
+        folder = root / name / "SelfExSR" / "image_SRF_3"
+        folder.mkdir(parents=True)
+        for hr in sorted((data_dir / name / "SelfExSR" / "image_SRF_3").glob("*_HR.png"))[:2]:
+            for path in (hr, hr.with_name(hr.name.replace("_HR.png", "_LR.png"))):
+                (folder / path.name).symlink_to(path)
+    return root
+
+
 def test_publish_refuses_a_model_below_the_shipped_one(tmp_path, monkeypatch, data_dir):
     from sr_zoo import models
 
@@ -101,11 +115,12 @@ def test_publish_refuses_a_model_below_the_shipped_one(tmp_path, monkeypatch, da
     before = {p.name: p.read_bytes() for p in weights.iterdir()}
     untrained = tmp_path / "untrained.keras"
     models.get("espcn", scale=3).save(untrained)
+    data = _set5_and_two_images_of_the_others(data_dir, tmp_path / "data")
     with pytest.raises(ValueError, match=r"untrained.keras: Set5 \d+\.\d{4} dB is below the shipped espcn_x3's "
                                          r"\d+\.\d{4} dB; nothing replaced \(--allow_worse"):
-        zoo_tools.publish("espcn_x3", untrained, data_dir=data_dir, training={})
+        zoo_tools.publish("espcn_x3", untrained, data_dir=data, training={})
     assert {p.name: p.read_bytes() for p in weights.iterdir()} == before
-    entry = zoo_tools.publish("espcn_x3", untrained, data_dir=data_dir, training={}, allow_worse=True)
+    entry = zoo_tools.publish("espcn_x3", untrained, data_dir=data, training={}, allow_worse=True)
     assert entry["measured"]["set5"]["psnr"] < 30 and set(entry["measured"]) >= set(pretrained.BENCHMARKS)
     assert pretrained.available()["espcn_x3"]["sha256"] == pretrained.sha256(weights / "espcn_x3.keras")
 

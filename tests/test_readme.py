@@ -7,6 +7,8 @@
   reads, ``tfds build`` commands by checking the builder folder and its config. Installing and the
   test command itself are the only lines not run. A command no rule covers fails the test.
 
+Shell commands of one environment share a Python process (tests/cli_batch.py runs each as ``python ...``
+would, with its own output and exit code), so that TensorFlow is imported a few times rather than per command.
 Commands run in a scratch folder beside a link ``../shared`` to the shared data, with the TFDS
 datasets they name built from the builders' dummy data, so that nothing of this checkout
 (``runs/``, ``~/tensorflow_datasets``) changes the outcome.
@@ -22,6 +24,7 @@ import sys
 
 import numpy as np
 import pytest
+from cli_batch import run_batch
 from PIL import Image
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -187,25 +190,37 @@ def test_shell_examples_run(sandbox):
     from concurrent.futures import ThreadPoolExecutor
 
     work, env = sandbox
-    jobs = {}
-    envs = {}
-    for command in COMMANDS:
+    groups = {}  # (environment, script) -> commands that share a process (absl: one script's flags a process)
+    tools = []
+    for command in dict.fromkeys(COMMANDS):  # each command once
         extra, words = _env_prefix(shlex.split(command))
         kind = _kind(command)
         backend = extra.get("KERAS_BACKEND")
         if backend and importlib.util.find_spec(backend) is None:
             print(f"not run: {command} ({backend} is not installed; `pip install -e \".[{backend}]\"`)")
             continue
-        envs[command] = {**env, **extra}
+        env_key = tuple(sorted(extra.items()))
         if kind == "tfds_build":
             _check_tfds_build(words)
         elif kind == "dry_run":
-            jobs[command] = [sys.executable, str(ROOT / words[1])] + words[2:] + ["--dry_run"]
+            args = [str(ROOT / words[1])] + words[2:] + ["--dry_run"]
+            groups.setdefault((env_key, words[1]), []).append((command, args))
         elif kind == "tool":
             _make_inputs(words, work)
-            jobs[command] = [sys.executable] + words[1:]
-    with ThreadPoolExecutor(max_workers=3) as pool:  # mostly TensorFlow imports: overlap them
-        results = dict(zip(jobs, pool.map(lambda c: _run(jobs[c], work, envs[c]), jobs)))
+            tools.append((env_key, command, words[1:]))
+    for i, (env_key, command, args) in enumerate(tools):  # the tools beside a script of their environment
+        keys = [k for k in groups if k[0] == env_key] or [(env_key, "tools")]
+        groups.setdefault(keys[i % len(keys)], []).append((command, args))
+
+    def run_group(item):
+        (env_key, _), commands = item
+        results = run_batch([args for _, args in commands], cwd=work, env={**env, **dict(env_key)})
+        return [(command, result) for (command, _), result in zip(commands, results)]
+
+    # Each group in one process (tests/cli_batch.py: every command as `python ...` would run it from the
+    # scratch folder, its own output and exit code); the groups side by side, as they mostly import TensorFlow.
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = dict(pair for batch in pool.map(run_group, groups.items()) for pair in batch)
     failed = [f"{c}\n{r.stdout[-800:]}\n{r.stderr[-2000:]}" for c, r in results.items()
               if r.returncode != 0 or "Traceback" in r.stderr]
     assert not failed, "\n\n".join(failed)

@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 import pytest
+from cli_batch import run_batch
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
@@ -29,6 +30,45 @@ def run(args, timeout=600, **kwargs):
 @pytest.fixture(scope="module")
 def t91(data_dir):
     return str(data_dir / "T91")
+
+
+BAD_FLAGS = [
+    # --cpu_devices splits the CPU before TensorFlow starts its devices: first in the batch below
+    (["--model=espcn", "--scale=3", "--strategy=mirrored", "--cpu_devices=2", "--batch_size=5"],
+     "not divisible by the 2 replicas"),
+    (["--model=vdsr", "--scale=3"], "no recipe for model 'vdsr'"),
+    (["--model=espcn", "--scale=5"], "unsupported scale 5"),
+    (["--model=srcnn", "--scale=3", "--lr_patch_size=3"], "smaller than srcnn's receptive field"),
+]
+RESCALE = [("espcn", "--rescale=1,0.8", "rescale=(1.0, 0.8)"), ("fsrcnn", "--rescale=none", "rescale=None")]
+
+
+@pytest.fixture(scope="module")
+def refused_and_dry_runs(tmp_path_factory):
+    """train.py's refusals, --dry_run commands and the NaN run below, in one process (tests/cli_batch.py: each
+    command as `python train.py ...` would, its output and exit code captured; the real process is tested in
+    tests/test_cli_errors.py). The commands that read T91 only where the shared data is."""
+    from sr_zoo import paths
+
+    root = tmp_path_factory.mktemp("train_py")
+    commands = {f"bad{i}": [*flags, f"--output_dir={root / f'bad{i}'}", "--datasets=/nonexistent"]
+                for i, (flags, _) in enumerate(BAD_FLAGS)}
+    commands["missing"] = ["--model=espcn", "--scale=3", "--datasets=t91", f"--tfds_data_dir={root / 'tfds'}",
+                           "--validation=none", f"--output_dir={root / 'missing'}"]
+    data = paths.shared_data_dir()
+    if data is not None:
+        t91 = data / "T91"
+        for model, flag, _ in RESCALE:
+            commands[model] = [f"--model={model}", "--scale=2", f"--datasets={t91}", flag,
+                               f"--output_dir={root / model}", "--dry_run"]
+        commands["warm_start"] = ["--model=edsr", "--preset=tiny", "--model_options=filters=4", "--scale=4",
+                                  f"--datasets={t91}", "--warm_start=edsr-tiny_x2",
+                                  f"--output_dir={root / 'warm_start'}", "--dry_run"]
+        commands["nan"] = ["--model=espcn", "--scale=3", f"--datasets={t91}", "--optimizer=sgd", "--learning_rate=1e12",
+                           "--lr_schedule=constant", "--epochs=1", "--steps_per_epoch=50", "--checkpoint_every=1",
+                           "--validation=none", f"--output_dir={root / 'nan'}", "--verbose=0"]
+    results = run_batch([["train.py", *args] for args in commands.values()], cwd=ROOT, env=ENV)
+    return root, dict(zip(commands, results))
 
 
 def test_trained_model_beats_bicubic_on_set5_and_evaluates(t91, data_dir, tmp_path):
@@ -105,11 +145,9 @@ def test_sigkill_then_resume_keeps_optimizer_step_and_schedule(t91, tmp_path):
     keras.models.load_model(out / "final.keras")  # every file left behind is readable
 
 
-def test_nan_loss_stops_with_message_and_keeps_last_good_checkpoint(t91, tmp_path):
-    out = tmp_path / "nan"
-    result = run(["train.py", "--model=espcn", "--scale=3", f"--datasets={t91}", "--optimizer=sgd",
-                  "--learning_rate=1e12", "--lr_schedule=constant", "--epochs=1", "--steps_per_epoch=50",
-                  "--checkpoint_every=1", "--validation=none", f"--output_dir={out}", "--verbose=0"])
+def test_nan_loss_stops_with_message_and_keeps_last_good_checkpoint(data_dir, refused_and_dry_runs):
+    root, runs = refused_and_dry_runs
+    out, result = root / "nan", runs["nan"]
     assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]  # a failure while running
     assert re.search(r"train.py: error: training stopped: loss became NaN/Inf at step (\d+)", result.stderr), \
         result.stderr[-2000:]
@@ -124,21 +162,13 @@ def test_nan_loss_stops_with_message_and_keeps_last_good_checkpoint(t91, tmp_pat
     assert arrays and all(np.all(np.isfinite(a)) for a in arrays)  # the kept checkpoint holds no NaN
 
 
-@pytest.mark.parametrize(
-    "flags, message",
-    [
-        (["--model=vdsr", "--scale=3"], "no recipe for model 'vdsr'"),
-        (["--model=espcn", "--scale=5"], "unsupported scale 5"),
-        (["--model=srcnn", "--scale=3", "--lr_patch_size=3"], "smaller than srcnn's receptive field"),
-        (["--model=espcn", "--scale=3", "--strategy=mirrored", "--cpu_devices=2", "--batch_size=5"],
-         "not divisible by the 2 replicas"),
-    ],
-)
-def test_bad_flags_fail_before_work_with_one_line(flags, message, tmp_path):
-    result = run(["train.py", *flags, f"--output_dir={tmp_path / 'x'}", "--datasets=/nonexistent"], timeout=120)
+@pytest.mark.parametrize("index", range(len(BAD_FLAGS)))
+def test_bad_flags_fail_before_work_with_one_line(index, refused_and_dry_runs):
+    root, runs = refused_and_dry_runs
+    result, message = runs[f"bad{index}"], BAD_FLAGS[index][1]
     assert result.returncode == 2  # a usage error (sr_zoo.cli)
     assert message in result.stderr, result.stderr[-2000:]
-    assert not (tmp_path / "x" / "checkpoints").exists()
+    assert not (root / f"bad{index}" / "checkpoints").exists()
 
 
 def test_mirrored_on_two_logical_cpus(t91, tmp_path):
@@ -196,9 +226,8 @@ def test_offline_first_run_builds_the_embedded_dataset(tmp_path):
     assert pathlib.Path(result.best_model_path).exists()
 
 
-def test_missing_dataset_names_the_build_command(tmp_path):
-    result = run(["train.py", "--model=espcn", "--scale=3", "--datasets=t91", f"--tfds_data_dir={tmp_path}",
-                  "--validation=none", f"--output_dir={tmp_path / 'run'}"], timeout=120)
+def test_missing_dataset_names_the_build_command(refused_and_dry_runs):
+    result = refused_and_dry_runs[1]["missing"]
     assert result.returncode == 2
     assert "tfds build tfds_builders/t91 --manual_dir=" in result.stderr
 
@@ -263,21 +292,18 @@ def test_run_time_estimate_appears_after_a_few_steps_of_any_run():
     assert [cli.duration(s) for s in (0.2, 5, 65, 3 * 3600 + 1200)] == ["under 1s", "5s", "1m 05s", "3h 20m"]
 
 
-def test_rescale_flag_sets_or_clears_the_rescaling_augmentation(t91, tmp_path):
+def test_rescale_flag_sets_or_clears_the_rescaling_augmentation(data_dir, refused_and_dry_runs):
     # FSRCNN's augmentation for any model (--rescale=1,0.8 for ESPCN), or FSRCNN without it (--rescale=none)
-    for model, flag, expected in [("espcn", "--rescale=1,0.8", "rescale=(1.0, 0.8)"),
-                                  ("fsrcnn", "--rescale=none", "rescale=None")]:
-        result = run(["train.py", f"--model={model}", "--scale=2", f"--datasets={t91}", flag,
-                      f"--output_dir={tmp_path / model}", "--dry_run"], timeout=120)
+    for model, _, expected in RESCALE:
+        result = refused_and_dry_runs[1][model]
         assert result.returncode == 0, result.stderr
         assert expected in result.stdout.splitlines()[1], result.stdout[:2000]
 
 
-def test_warm_start_from_another_scale_copies_all_but_the_new_upsampler(t91, tmp_path):
+def test_warm_start_from_another_scale_copies_all_but_the_new_upsampler(data_dir, refused_and_dry_runs):
     # EDSR's recipe for x3/x4: start from the x2 network; the shipped tiny x2 model into a tiny x4 one
-    result = run(["train.py", "--model=edsr", "--preset=tiny", "--model_options=filters=4", "--scale=4",
-                  f"--datasets={t91}", "--warm_start=edsr-tiny_x2", f"--output_dir={tmp_path / 'run'}",
-                  "--dry_run"], timeout=120)
+    root, runs = refused_and_dry_runs
+    result = runs["warm_start"]
     assert result.returncode == 0, result.stderr
     assert "layers copied; initialised afresh: upsample_conv2" in result.stdout
-    assert not (tmp_path / "run").exists()
+    assert not (root / "warm_start").exists()

@@ -13,6 +13,7 @@ import sys
 import keras
 import numpy as np
 import pytest
+from cli_batch import run_batch
 from kill_resume import kill_after_checkpoint
 
 import sr_zoo  # noqa: F401  (registers the zoo's layers for loading)
@@ -83,27 +84,33 @@ def test_sigkill_then_resume_under_jax_and_best_model_loads_under_tensorflow(t91
 
 
 def test_lapsrn_pyramid_nan_guard_and_tf_only_features_under_jax(t91, tmp_path):
-    lapsrn = run(["--model=lapsrn", "--scale=4", f"--datasets={t91}", "--model_options=depth=2", "--batch_size=2",
-                  "--rescale=1,0.7",  # the paper's scale augmentation, through FolderPairs
-                  "--epochs=1", "--steps_per_epoch=3", "--validation=none", f"--output_dir={tmp_path / 'lapsrn'}",
-                  "--verbose=0"])
-    assert lapsrn.returncode == 0, lapsrn.stderr[-3000:]
-    assert _latest(tmp_path / "lapsrn")["global_step"] == 3
-
-    nan = run(["--model=espcn", "--scale=3", f"--datasets={t91}", "--optimizer=sgd", "--learning_rate=1e12",
-               "--lr_schedule=constant", "--epochs=1", "--steps_per_epoch=30", "--checkpoint_every=1",
-               "--validation=none", f"--output_dir={tmp_path / 'nan'}", "--verbose=0"])
-    assert nan.returncode == 1, nan.stdout[-2000:] + nan.stderr[-2000:]
-    bad_step = int(re.search(r"loss became NaN/Inf at step (\d+)", nan.stderr).group(1))
-    assert _latest(tmp_path / "nan")["global_step"] == bad_step - 1
-
-    for flags, message in [
+    refusals = [
         (["--datasets=t91"], "dataset 't91': under KERAS_BACKEND=jax training reads image folders; TFDS datasets "
                              "need KERAS_BACKEND=tensorflow (pip install tensorflow tensorflow-datasets)"),
         ([f"--datasets={t91}", "--strategy=mirrored"], "--strategy=mirrored is a tf.distribute strategy"),
         ([f"--datasets={t91}", "--degradation=gaussian"], "degradation='gaussian' needs the tf.data pipeline"),
-    ]:
-        result = run(["--model=espcn", "--scale=3", *flags, f"--output_dir={tmp_path / 'x'}", "--dry_run"])
+    ]
+    # The five commands in one process without TensorFlow (tests/cli_batch.py, each as `python train.py ...`
+    # would); the real process is test_sigkill_then_resume_under_jax_and_best_model_loads_under_tensorflow's.
+    lapsrn, nan, *refused = run_batch([["train.py", *args] for args in [
+        ["--model=lapsrn", "--scale=4", f"--datasets={t91}", "--model_options=depth=2", "--batch_size=2",
+         "--rescale=1,0.7",  # the paper's scale augmentation, through FolderPairs
+         "--epochs=1", "--steps_per_epoch=3", "--validation=none", f"--output_dir={tmp_path / 'lapsrn'}",
+         "--verbose=0"],
+        ["--model=espcn", "--scale=3", f"--datasets={t91}", "--optimizer=sgd", "--learning_rate=1e12",
+         "--lr_schedule=constant", "--epochs=1", "--steps_per_epoch=30", "--checkpoint_every=1",
+         "--validation=none", f"--output_dir={tmp_path / 'nan'}", "--verbose=0"],
+        *[["--model=espcn", "--scale=3", *flags, f"--output_dir={tmp_path / 'x'}", "--dry_run"]
+          for flags, _ in refusals],
+    ]], cwd=ROOT, env=ENV, block_tensorflow=True)
+    assert lapsrn.returncode == 0, lapsrn.stderr[-3000:]
+    assert _latest(tmp_path / "lapsrn")["global_step"] == 3
+
+    assert nan.returncode == 1, nan.stdout[-2000:] + nan.stderr[-2000:]
+    bad_step = int(re.search(r"loss became NaN/Inf at step (\d+)", nan.stderr).group(1))
+    assert _latest(tmp_path / "nan")["global_step"] == bad_step - 1
+
+    for (_, message), result in zip(refusals, refused):
         assert result.returncode == 2, result.stdout[-1000:] + result.stderr[-1000:]
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("train.py: error: ") and message in lines[0], result.stderr

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 from PIL import Image
 import pytest
+from cli_batch import run_batch
 
 import sr_zoo
 import sr_zoo.pretrained
@@ -16,12 +17,15 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
-def test_file_and_folder(tmp_path):
-    model = sr_zoo.models.get("espcn", scale=2)
-    model_path = tmp_path / "espcn_x2.keras"
-    model.save(model_path)
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    """The tests' command lines whose process boundary is not what they check, in one process
+    (tests/cli_batch.py: each as `python -m sr_zoo.upscale ...` would, output captured per command).
+    The tool in processes of its own: test_help_exits_0_and_no_tensorflow_startup_lines (its quiet
+    start-up), test_upscale_cli_runs_without_tensorflow, and tests/test_cli_errors.py (one line, exit 2)."""
+    root = tmp_path_factory.mktemp("upscale")
     rng = np.random.default_rng(0)
-    photos = tmp_path / "photos"
+    photos = root / "photos"
     photos.mkdir()
     images = {
         "rgb.png": rng.integers(0, 256, (20, 30, 3), dtype=np.uint8),
@@ -31,28 +35,42 @@ def test_file_and_folder(tmp_path):
     for name, array in images.items():
         Image.fromarray(array).save(photos / name)
     (photos / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    model = sr_zoo.models.get("espcn", scale=2)
+    model.save(root / "espcn_x2.keras")
+    bad, cases = _bad_inputs(root / "bad")
+    own = root / "own"  # an output that is its input (through a symlink)
+    own.mkdir()
+    Image.fromarray(np.random.default_rng(3).integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(own / "a.png")
+    (root / "link.png").symlink_to(own / "a.png")
+    before = (own / "a.png").read_bytes()
+    commands = {
+        "single": [f"--model={root / 'espcn_x2.keras'}", photos / "rgb.png", root / "rgb_x2.png"],
+        "folder": [f"--model={root / 'espcn_x2.keras'}", photos, root / "out"],
+        "bad_model": ["--model=no_such_model", ROOT / "README.md", root / "x.png"],
+        "help": ["--help"],
+        "own": ["--model=espcn_x2", "--overwrite", own / "a.png", root / "link.png"],
+        **{f"bad{i}": args for i, (args, _) in enumerate(cases)},
+    }
+    results = run_batch([["-m", "sr_zoo.upscale", *args] for args in commands.values()], cwd=ROOT, env=ENV)
+    return {"root": root, "model": model, "images": images, "bad_inputs": cases, "own_before": before,
+            **dict(zip(commands, results))}
 
-    single = subprocess.run(
-        [sys.executable, "-m", "sr_zoo.upscale", f"--model={model_path}", str(photos / "rgb.png"), str(tmp_path / "rgb_x2.png")],
-        cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+
+def test_file_and_folder(batch):
+    root, single, folder = batch["root"], batch["single"], batch["folder"]
     assert single.returncode == 0, single.stderr[-2000:]
-    out = np.array(Image.open(tmp_path / "rgb_x2.png"))
-    np.testing.assert_array_equal(out, sr_zoo.upscale(model, images["rgb.png"]))
+    out = np.array(Image.open(root / "rgb_x2.png"))
+    np.testing.assert_array_equal(out, sr_zoo.upscale(batch["model"], batch["images"]["rgb.png"]))
 
-    folder = subprocess.run(
-        [sys.executable, "-m", "sr_zoo.upscale", f"--model={model_path}", str(photos), str(tmp_path / "out")],
-        cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
     assert folder.returncode == 1  # one file could not be read: reported, the others written
     assert "broken.png" in folder.stderr
     assert "3 of 4 images written" in folder.stdout
-    assert np.array(Image.open(tmp_path / "out" / "gray.png")).shape == (34, 26)
-    assert np.array(Image.open(tmp_path / "out" / "rgba.png")).shape == (24, 24, 4)
+    assert np.array(Image.open(root / "out" / "gray.png")).shape == (34, 26)
+    assert np.array(Image.open(root / "out" / "rgba.png")).shape == (24, 24, 4)
 
 
-def test_bad_model_is_a_clear_error(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "sr_zoo.upscale", "--model=no_such_model", str(ROOT / "README.md"), str(tmp_path / "x.png")],
-        cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+def test_bad_model_is_a_clear_error(batch):
+    result = batch["bad_model"]
     assert result.returncode == 2  # a usage error (sr_zoo.cli)
     assert "unknown pretrained model 'no_such_model'" in result.stderr
 
@@ -70,33 +88,33 @@ def _cli(*args, env=ENV):
                           capture_output=True, text=True, timeout=300)
 
 
-def test_bad_input_matrix_is_one_line_exit_2(tmp_path):
-    """Each bad input ends in one line naming the file or flag, exit code 2 (a usage error), no traceback (issue 9)."""
+def _bad_inputs(folder):
+    folder.mkdir()
     rng = np.random.default_rng(1)
-    good = tmp_path / "good.png"
+    good = folder / "good.png"
     Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(good)
-    text = tmp_path / "notes.png"
+    text = folder / "notes.png"
     text.write_text("not an image\n")
-    empty = tmp_path / "empty.png"
+    empty = folder / "empty.png"
     empty.write_bytes(b"")
-    truncated = tmp_path / "truncated.png"
+    truncated = folder / "truncated.png"
     truncated.write_bytes(good.read_bytes()[:60])
-    broken_model = tmp_path / "broken.keras"
+    broken_model = folder / "broken.keras"
     broken_model.write_bytes((ROOT / "sr_zoo" / "weights" / "espcn_x3.keras").read_bytes()[:1000])
-    cases = [
-        (["--model=espcn_x3", text, tmp_path / "o1.png"], "notes.png"),
-        (["--model=espcn_x3", empty, tmp_path / "o2.png"], "empty.png"),
-        (["--model=espcn_x3", truncated, tmp_path / "o3.png"], "truncated.png"),
-        (["--model=espcn_x3", "--tile=0", good, tmp_path / "o4.png"], "--tile"),
-        (["--model=espcn_x3", good, tmp_path / "o5.txt"], "o5.txt"),
-        ([f"--model={broken_model}", good, tmp_path / "o6.png"], "broken.keras"),
+    return folder, [
+        (["--model=espcn_x3", text, folder / "o1.png"], "notes.png"),
+        (["--model=espcn_x3", empty, folder / "o2.png"], "empty.png"),
+        (["--model=espcn_x3", truncated, folder / "o3.png"], "truncated.png"),
+        (["--model=espcn_x3", "--tile=0", good, folder / "o4.png"], "--tile"),
+        (["--model=espcn_x3", good, folder / "o5.txt"], "o5.txt"),
+        ([f"--model={broken_model}", good, folder / "o6.png"], "broken.keras"),
     ]
-    # Started together: most of each run is TensorFlow's import.
-    runs = [subprocess.Popen([sys.executable, "-m", "sr_zoo.upscale", *map(str, args)], cwd=ROOT, env=ENV,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for args, _ in cases]
-    for (args, named), run in zip(cases, runs):
-        _, stderr = run.communicate(timeout=300)
-        result = subprocess.CompletedProcess(args, run.returncode, "", stderr)
+
+
+def test_bad_input_matrix_is_one_line_exit_2(batch):
+    """Each bad input ends in one line naming the file or flag, exit code 2 (a usage error), no traceback (issue 9)."""
+    for i, (args, named) in enumerate(batch["bad_inputs"]):
+        result = batch[f"bad{i}"]
         lines = result.stderr.strip().splitlines()
         assert result.returncode == 2, (args, result.stderr[-2000:])
         assert "Traceback" not in result.stderr, (args, result.stderr[-2000:])
@@ -104,26 +122,27 @@ def test_bad_input_matrix_is_one_line_exit_2(tmp_path):
         assert lines[0].endswith("(see --help)"), (args, lines)
         assert named in lines[0], (args, lines)
         assert "File not found" not in lines[0]  # Keras' words for a truncated .keras that exists
+    assert sorted(p.name for p in (batch["root"] / "bad").iterdir()) == [  # no output written
+        "broken.keras", "empty.png", "good.png", "notes.png", "truncated.png"]
 
 
-def test_help_exits_0_and_no_tensorflow_startup_lines(tmp_path):
-    help_ = _cli("--help")
+def test_help_exits_0_and_no_tensorflow_startup_lines(batch, tmp_path):
+    help_ = batch["help"]
     assert help_.returncode == 0 and "--model" in help_.stdout and "--crf" in help_.stdout
     rng = np.random.default_rng(2)
     Image.fromarray(rng.integers(0, 256, (12, 14, 3), dtype=np.uint8)).save(tmp_path / "a.png")
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # the user's default
-    quiet = _cli("--model=espcn_x3", tmp_path / "a.png", tmp_path / "a_x3.png", env=env)
+    quiet = _cli("--model=espcn_x3", tmp_path / "a.png", tmp_path / "a_x3.png", env=env)  # a process of its own
     assert quiet.returncode == 0, quiet.stderr[-2000:]
     assert quiet.stderr == "", quiet.stderr[-2000:]  # no oneDNN/CUDA/absl/XLA lines, no retracing warnings
     assert quiet.stdout.startswith(f"{tmp_path / 'a.png'} -> ")
 
 
-def test_an_output_that_is_its_input_is_refused(tmp_path):
+def test_an_output_that_is_its_input_is_refused(batch, tmp_path):
     photos = tmp_path / "photos"
     photos.mkdir()
     image = np.random.default_rng(3).integers(0, 256, (8, 8, 3), dtype=np.uint8)
     Image.fromarray(image).save(photos / "a.png")
-    before = (photos / "a.png").read_bytes()
     (tmp_path / "link.png").symlink_to(photos / "a.png")
     cases = [
         (photos / "a.png", photos / "a.png", "is the input"),
@@ -141,13 +160,12 @@ def test_an_output_that_is_its_input_is_refused(tmp_path):
     for source, target, message in cases:  # the check itself, in this process
         with pytest.raises(CliError, match=message):
             upscale_cli._refuse_output_over_input(source, target)
-    # ... and what the tool does with it, once in a process of its own: one line, exit 2, nothing replaced
-    run = subprocess.run(
-        [sys.executable, "-m", "sr_zoo.upscale", "--model=espcn_x2", "--overwrite", str(photos / "a.png"),
-         str(tmp_path / "link.png")], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+    # ... and what the tool does with it (the batch's command, as `python -m sr_zoo.upscale`): one line, exit 2,
+    # nothing replaced
+    run, own = batch["own"], batch["root"] / "own"
     assert run.returncode == 2 and "is the input" in run.stderr, run.stderr[-1000:]
     assert len(run.stderr.strip().splitlines()) == 1, run.stderr
-    assert (photos / "a.png").read_bytes() == before and sorted(p.name for p in photos.iterdir()) == ["a.png"]
+    assert (own / "a.png").read_bytes() == batch["own_before"] and sorted(p.name for p in own.iterdir()) == ["a.png"]
 
 
 NO_TF_UPSCALE = (

@@ -11,6 +11,7 @@ import time
 import av
 import numpy as np
 import pytest
+from cli_batch import run_batch
 
 import sr_zoo
 import sr_zoo.pretrained
@@ -57,15 +58,47 @@ def audio_packets(path):
         return [bytes(p) for p in container.demux(audio=0) if p.size]
 
 
-def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "sr_zoo.upscale", *map(str, args)], cwd=ROOT, env=ENV,
-                          capture_output=True, text=True, timeout=300)
+def _bad_videos(folder):
+    """A text file, an audio-only file and a PNG video with a damaged frame in the middle."""
+    text = folder / "notes.mp4"
+    text.write_text("not a video\n")
+    sound = folder / "sound.mp4"
+    with av.open(str(sound), "w") as container:
+        stream = container.add_stream("aac", rate=16000)
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        frame.sample_rate, frame.pts = 16000, 0
+        container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    broken = folder / "broken.mov"  # PNG frames: one damaged in the middle
+    make_video(broken, frames=6, codec="png", audio=False)
+    with av.open(str(broken)) as container:
+        packets = [(p.pos, p.size) for p in container.demux(video=0) if p.size]
+    data = bytearray(broken.read_bytes())
+    pos, size = packets[3]
+    data[pos + 50 : pos + size - 20] = bytes(size - 70)
+    broken.write_bytes(bytes(data))
+    return text, sound, broken
 
 
-def test_cli_lossless_output_equals_upscale_per_frame(tmp_path):
-    source, target = tmp_path / "in.mp4", tmp_path / "out.mkv"
-    make_video(source)
-    run = _cli("--model=espcn_x3", "--codec=ffv1", "--batch_size=3", source, target)  # 7 frames: a padded last batch
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory):
+    """The tool's video commands of the tests below in one process (tests/cli_batch.py: each as
+    `python -m sr_zoo.upscale ...` would, its output and exit code captured); Ctrl-C in a real one."""
+    root = tmp_path_factory.mktemp("video_cli")
+    make_video(root / "in.mp4")
+    text, sound, broken = _bad_videos(root)
+    commands = {  # 7 frames in batches of 3: a padded last batch
+        "lossless": ["--model=espcn_x3", "--codec=ffv1", "--batch_size=3", root / "in.mp4", root / "out.mkv"],
+        "broken.mov": ["--model=espcn_x3", broken, root / "d.mp4"],
+        "sound.mp4": ["--model=espcn_x3", text, sound],
+    }
+    results = run_batch([["-m", "sr_zoo.upscale", *args] for args in commands.values()], cwd=ROOT, env=ENV)
+    return root, dict(zip(commands, results))
+
+
+def test_cli_lossless_output_equals_upscale_per_frame(cli):
+    root, runs = cli
+    source, target, run = root / "in.mp4", root / "out.mkv", runs["lossless"]
     assert run.returncode == 0, run.stderr[-2000:]
     assert "7 frames" in run.stdout and "frame/s" in run.stderr  # tqdm's bar: frames/s and ETA
     with av.open(str(target)) as out:
@@ -81,7 +114,7 @@ def test_cli_lossless_output_equals_upscale_per_frame(tmp_path):
         diff = np.abs(hr.astype(int) - sr_zoo.upscale(model, lr))
         # ffv1 is lossless; batched oneDNN convolutions may round a rare Y value the other way (<= 2 levels in RGB).
         assert diff.max() <= 2 and (diff > 0).mean() < 1e-3, (k, diff.max(), (diff > 0).mean())
-    assert not list(tmp_path.glob(".*partial*"))
+    assert not list(root.glob(".*partial*"))
 
 
 def test_h264_default_keeps_rate_and_audio(tmp_path):
@@ -97,37 +130,22 @@ def test_h264_default_keeps_rate_and_audio(tmp_path):
         assert sr_zoo.metrics.psnr(sr_zoo.upscale(model, lr), hr, y_channel=False) > 30
 
 
-def test_bad_inputs_are_one_line_errors(tmp_path):
+def test_bad_inputs_are_one_line_errors(tmp_path, cli):
     model = sr_zoo.models.get("espcn", scale=2)
-    text = tmp_path / "notes.mp4"
-    text.write_text("not a video\n")
+    text, sound, broken = _bad_videos(tmp_path)
     with pytest.raises(ValueError, match="notes.mp4: not a video"):
         sr_zoo.upscale_video(model, text, tmp_path / "a.mp4", progress=False)
-    sound = tmp_path / "sound.mp4"
-    with av.open(str(sound), "w") as container:
-        stream = container.add_stream("aac", rate=16000)
-        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-        frame.sample_rate, frame.pts = 16000, 0
-        container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
     with pytest.raises(ValueError, match="sound.mp4: has no video stream"):
         sr_zoo.upscale_video(model, sound, tmp_path / "b.mp4", progress=False)
-    broken = tmp_path / "broken.mov"  # PNG frames: one damaged in the middle
-    make_video(broken, frames=6, codec="png", audio=False)
-    with av.open(str(broken)) as container:
-        packets = [(p.pos, p.size) for p in container.demux(video=0) if p.size]
-    data = bytearray(broken.read_bytes())
-    pos, size = packets[3]
-    data[pos + 50 : pos + size - 20] = bytes(size - 70)
-    broken.write_bytes(bytes(data))
     with pytest.raises(ValueError, match=r"broken.mov: cannot decode video frame \d"):
         sr_zoo.upscale_video(model, broken, tmp_path / "c.mp4", progress=False)
     assert not (tmp_path / "c.mp4").exists() and not list(tmp_path.glob(".*partial*"))
     with pytest.raises(ValueError, match="output exists"):
         sr_zoo.upscale_video(model, sound, sound, progress=False)
     # The same errors through the command line: one line, exit code 2 (the input or output named is unusable).
-    for args, named in [((broken, tmp_path / "d.mp4"), "broken.mov"), ((text, sound), "sound.mp4")]:
-        run = _cli("--model=espcn_x3", *args)
+    root, runs = cli
+    for named in ("broken.mov", "sound.mp4"):
+        run = runs[named]
         # What a terminal shows: tqdm erases its bar with "\r" before the error line.
         lines = [v for v in (line.rsplit("\r", 1)[-1].strip() for line in run.stderr.split("\n")) if v]
         assert run.returncode == 2 and len(lines) == 1 and "Traceback" not in run.stderr, run.stderr[-2000:]
