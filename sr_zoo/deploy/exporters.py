@@ -82,6 +82,7 @@ def export(model, output, *, format, quantize="none", input_size=None, io="rgb",
     """
     from sr_zoo.deploy import metadata, onnx_export, rgb_io, tflite_export
     from sr_zoo.models.analysis import describe
+    from sr_zoo.models.quantization import is_quantization_aware
 
     output = pathlib.Path(output)
     check_options(output, format, quantize, input_size, io)
@@ -108,7 +109,8 @@ def export(model, output, *, format, quantize="none", input_size=None, io="rgb",
         result["input_size"] = "dynamic" if size == (None, None) else f"{size[0]}x{size[1]}"
         result["input_dtype"] = tflite_export.export_tflite(
             graph, info, output, io=io, quantize=quantize, size=size, calibration_images=calibration_images,
-            samples=calibration_samples, seed=seed, metadata=meta)
+            samples=calibration_samples, seed=seed, metadata=meta,
+            quantization_aware=is_quantization_aware(model))
     result["bytes"] = _size(output)
     return result
 

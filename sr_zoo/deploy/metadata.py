@@ -67,13 +67,19 @@ def build(model, info, *, format, io, quantize="none", name=None, source=None):
         "io": io,
         **layout,
         "colour": _COLOUR[(io, info.channels)],
-        "quantize": quantize,
+        "quantize": quantize + (" (quantization-aware weights)" if quantize == "int8" and _is_qat(model) else ""),
         "producer": f"sr_zoo {__version__} (python -m sr_zoo.export)",
     }
     if source is not None:
         meta["source_file"] = pathlib.Path(source).name
         meta["source_sha256"] = sha256(source)
     return meta
+
+
+def _is_qat(model):
+    from sr_zoo.models.quantization import is_quantization_aware
+
+    return is_quantization_aware(model)
 
 
 def write_tflite(path, meta):

@@ -21,9 +21,10 @@ IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
 
 
 def export_tflite(model, info, output, *, io, quantize, size, calibration_images=None, samples=16, seed=0,
-                  metadata=None):
+                  metadata=None, quantization_aware=False):
     """Writes ``model`` (already wrapped by ``rgb_model`` when ``io == "rgb"``) to ``output``; returns the
-    input dtype's name. ``metadata``: a dict stored in the file (:mod:`sr_zoo.deploy.metadata`)."""
+    input dtype's name. ``metadata``: a dict stored in the file (:mod:`sr_zoo.deploy.metadata`).
+    ``quantization_aware``: the network carries FakeQuant ranges (:mod:`sr_zoo.models.quantization`)."""
     import tensorflow as tf
 
     if io == "rgb":
@@ -37,6 +38,12 @@ def export_tflite(model, info, output, *, io, quantize, size, calibration_images
                    "target_spec": {"supported_ops": [builtins], "supported_types": [tf.float16]}}
     elif quantize == "dynamic":
         options["optimizations"] = [tf.lite.Optimize.DEFAULT]
+    elif quantize == "int8" and quantization_aware:
+        # The copy's FakeQuant ranges quantize the network; no calibration, so the colour steps (no ranges)
+        # stay float32, and the file computes exactly what the copy simulated in training.
+        options = {"optimizations": [tf.lite.Optimize.DEFAULT], "target_spec": {"supported_ops": [builtins]}}
+        if io == "model":
+            options.update(inference_input_type=tf.int8, inference_output_type=tf.int8)
     elif quantize == "int8":
         crops = calibration_crops(info, size, calibration_images, samples, seed, io=io)
         batch = (lambda c: c) if io == "rgb" else (lambda c: c[None])

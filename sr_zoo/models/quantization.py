@@ -9,7 +9,8 @@
   input, fixed to [0, 1] so that every 8-bit input level is exact; after
   every layer that computes (convolution, PReLU, add, mean shift, scaling),
   with a range learnt as a moving average of the batches' min and max; before
-  a saturating activation (tanh) and after it, fixed to tanh's [-1, 1];
+  a saturating activation (tanh), fixed to [-1, 1], and after it, fixed to
+  the range TFLite's int8 tanh kernel outputs;
 * the output clipped to [0, 1] by a fixed :class:`FakeQuant`, so that the
   int8 output levels are the 8-bit image's own levels.
 
@@ -117,7 +118,14 @@ class QuantizedSubPixelConv2DTranspose(zoo_layers.SubPixelConv2DTranspose):
         return _per_channel(super().subpixel_kernel())
 
 
-_SATURATING = ("tanh", "sigmoid")
+#: Saturating activations and the fixed int8 output range TFLite's kernels give them (tanh: scale 1/128, zero
+#: point 0; sigmoid: 1/256, -128): the same range here spares the converter a requantization after them.
+_SATURATING = {"tanh": (-1.0, 127 / 128), "sigmoid": (0.0, 255 / 256)}
+#: The fixed input range [-r, r] of a saturating activation in int8. int8 TFLite runs tanh on its own (not fused
+#: into the convolution), so its input is an int8 tensor; ESPCN x3's second layer reaches +-3.2, where a step of
+#: 6.4 / 255 costs 0.6 dB on Set5 (the shipped weights, simulated). Clipped to +-1 (tanh(1) = 0.76), the steps
+#: are 3x finer and fine-tuning learns to live within it.
+PRE_ACTIVATION_RANGE = 1.0
 
 
 def _activation_name(layer):
@@ -125,12 +133,14 @@ def _activation_name(layer):
     return getattr(activation, "__name__", None)
 
 
-def quantization_aware(model, calibration=()):
+def quantization_aware(model, calibration=(), pre_activation_range=PRE_ACTIVATION_RANGE):
     """A quantization-aware copy of ``model`` (weights copied; ``model`` is unchanged); see the module doc.
 
     ``calibration``: LR batches ``(N, H, W, C)`` that set the learnt ranges
     (:func:`calibrate`); until some batch has passed in training mode those
-    ranges are [0, 0]. A copy of a copy is refused.
+    ranges are [0, 0]. ``pre_activation_range``: the fixed range
+    ``[-r, r]`` of a saturating activation's input (``None``: learnt like the
+    others). A copy of a copy is refused.
     """
     if any(isinstance(layer, FakeQuant) for layer in model.layers):
         raise ValueError(f"model {model.name!r} is already quantization-aware")
@@ -165,10 +175,13 @@ def quantization_aware(model, calibration=()):
         if source is last:
             return FakeQuant(0.0, 1.0, name="output_quant")(out)
         activation = _activation_name(source)
-        out = FakeQuant(name=f"{layer.name}_quant")(out)
+        if activation in _SATURATING and pre_activation_range:
+            out = FakeQuant(-pre_activation_range, pre_activation_range, name=f"{layer.name}_quant")(out)
+        else:
+            out = FakeQuant(name=f"{layer.name}_quant")(out)
         if activation in _SATURATING:
             out = keras.layers.Activation(activation, name=f"{layer.name}_{activation}")(out)
-            out = FakeQuant(-1.0, 1.0, name=f"{layer.name}_{activation}_quant")(out)
+            out = FakeQuant(*_SATURATING[activation], name=f"{layer.name}_{activation}_quant")(out)
         return out
 
     copy = keras.models.clone_model(model, clone_function=clone, call_function=call)
