@@ -124,7 +124,8 @@ _SATURATING = {"tanh": (-1.0, 127 / 128), "sigmoid": (0.0, 255 / 256)}
 #: The fixed input range [-r, r] of a saturating activation in int8. int8 TFLite runs tanh on its own (not fused
 #: into the convolution), so its input is an int8 tensor; ESPCN x3's second layer reaches +-3.2, where a step of
 #: 6.4 / 255 costs 0.6 dB on Set5 (the shipped weights, simulated). Clipped to +-1 (tanh(1) = 0.76), the steps
-#: are 3x finer and fine-tuning learns to live within it.
+#: are 3x finer and fine-tuning learns to live within it: after 15k steps (recipes.INT8) the int8 file is 0.14 dB
+#: below the float model, where +-0.75 left 0.19 and +-1.5 0.24.
 PRE_ACTIVATION_RANGE = 1.0
 
 
