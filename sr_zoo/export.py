@@ -69,8 +69,9 @@ def _main(argv):
     if args.quantize == "int8" and name is not None:
         from sr_zoo import pretrained
 
-        if pretrained.int8_path(name) is not None:  # the zoo's quantization-aware fine-tune of the same model
-            model, source = pretrained.load_int8(name), pretrained.int8_path(name)
+        int8_file = pretrained.int8_path(name)
+        if int8_file is not None:  # the zoo's quantization-aware fine-tune of the same model
+            model, source = pretrained.load_int8(name), int8_file
             label = f"{name} (pretrained, quantization-aware int8 weights)"
     start_tensorflow()
     if output.exists():

@@ -1,5 +1,6 @@
 """Where sr_zoo finds the shared SR data (T91, BSD200, Set5, Set14, B100, ...)."""
 
+import hashlib
 import os
 import pathlib
 
@@ -17,3 +18,12 @@ def shared_data_dir():
     env = os.environ.get(DATA_ENV_VAR)
     candidate = pathlib.Path(env) if env else PROJECT_ROOT.parent / "shared" / "data"
     return candidate if candidate.is_dir() else None
+
+
+def sha256(file):
+    """The hex sha256 of a file, read in 1 MiB blocks (shipped weights, and the source recorded in exports)."""
+    digest = hashlib.sha256()
+    with open(file, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -71,13 +71,18 @@ def _bad_videos(folder):
         container.mux(stream.encode(None))
     broken = folder / "broken.mov"  # PNG frames: one damaged in the middle
     make_video(broken, frames=6, codec="png", audio=False)
-    with av.open(str(broken)) as container:
-        packets = [(p.pos, p.size) for p in container.demux(video=0) if p.size]
-    data = bytearray(broken.read_bytes())
-    pos, size = packets[3]
-    data[pos + 50 : pos + size - 20] = bytes(size - 70)
-    broken.write_bytes(bytes(data))
+    damage_frame(broken, 3)
     return text, sound, broken
+
+
+def damage_frame(path, index):
+    """Zeroes the middle of video packet ``index`` in place, so that frame cannot be decoded."""
+    with av.open(str(path)) as container:
+        packets = [(p.pos, p.size) for p in container.demux(video=0) if p.size]
+    data = bytearray(path.read_bytes())
+    pos, size = packets[index]
+    data[pos + 50 : pos + size - 20] = bytes(size - 70)
+    path.write_bytes(bytes(data))
 
 
 @pytest.fixture(scope="module")
@@ -192,12 +197,7 @@ def test_corrupt_packet_late_in_the_clip_leaves_no_output(tmp_path):
     # (into the .partial file) many batches, and every stage is busy when the decoder fails.
     broken, target = tmp_path / "late.mov", tmp_path / "late_x2.mp4"
     make_video(broken, frames=40, codec="png", audio=False)
-    with av.open(str(broken)) as container:
-        packets = [(p.pos, p.size) for p in container.demux(video=0) if p.size]
-    data = bytearray(broken.read_bytes())
-    pos, size = packets[29]
-    data[pos + 50 : pos + size - 20] = bytes(size - 70)
-    broken.write_bytes(bytes(data))
+    damage_frame(broken, 29)
     model = sr_zoo.models.get("espcn", scale=2)
     with pytest.raises(ValueError, match=r"late.mov: cannot decode video frame \d+") as error:
         sr_zoo.upscale_video(model, broken, target, batch_size=2, progress=False)

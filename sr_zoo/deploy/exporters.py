@@ -95,7 +95,9 @@ def export(model, output, *, format, quantize="none", input_size=None, io="rgb",
     if source is not None and not pathlib.Path(source).is_file():
         raise ExportError(f"source file not found: {source}")
     output.parent.mkdir(parents=True, exist_ok=True)
-    meta = metadata.build(model, info, format=format, io=io, quantize=quantize, name=name, source=source)
+    quantization_aware = is_quantization_aware(model)
+    meta = metadata.build(model, info, format=format, io=io, quantize=quantize, quantization_aware=quantization_aware,
+                          name=name, source=source)
     result = {"path": str(output), "format": format, "quantize": quantize, "io": io, "input_size": "dynamic",
               "metadata": meta}
     graph = rgb_io.rgb_model(model, info) if io == "rgb" and format != "saved_model" else model
@@ -110,7 +112,7 @@ def export(model, output, *, format, quantize="none", input_size=None, io="rgb",
         result["input_dtype"] = tflite_export.export_tflite(
             graph, info, output, io=io, quantize=quantize, size=size, calibration_images=calibration_images,
             samples=calibration_samples, seed=seed, metadata=meta,
-            quantization_aware=is_quantization_aware(model))
+            quantization_aware=quantization_aware)
     result["bytes"] = _size(output)
     return result
 

@@ -12,11 +12,12 @@ Written where each format keeps such things, so that the file's own runtime
 >>> meta = read("espcn_x3.onnx")        # {"model": "espcn_x3", "scale": "3", "io": "rgb", ...}
 """
 
-import hashlib
 import json
 import pathlib
 
 import numpy as np
+
+from sr_zoo.paths import sha256
 
 KEY = "sr_zoo"
 
@@ -34,16 +35,9 @@ _COLOUR = {
 }
 
 
-def sha256(file):
-    digest = hashlib.sha256()
-    with open(file, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def build(model, info, *, format, io, quantize="none", name=None, source=None):
-    """The metadata dict (string values) of an export of ``model`` (``info``: its ``describe``)."""
+def build(model, info, *, format, io, quantize="none", quantization_aware=False, name=None, source=None):
+    """The metadata dict (string values) of an export of ``model`` (``info``: its ``describe``;
+    ``quantization_aware``: it carries FakeQuant ranges)."""
     from sr_zoo import __version__
 
     if io == "rgb" and format == "saved_model":  # the serve signature also takes grey and alpha
@@ -67,19 +61,13 @@ def build(model, info, *, format, io, quantize="none", name=None, source=None):
         "io": io,
         **layout,
         "colour": _COLOUR[(io, info.channels)],
-        "quantize": quantize + (" (quantization-aware weights)" if quantize == "int8" and _is_qat(model) else ""),
+        "quantize": quantize + (" (quantization-aware weights)" if quantize == "int8" and quantization_aware else ""),
         "producer": f"sr_zoo {__version__} (python -m sr_zoo.export)",
     }
     if source is not None:
         meta["source_file"] = pathlib.Path(source).name
         meta["source_sha256"] = sha256(source)
     return meta
-
-
-def _is_qat(model):
-    from sr_zoo.models.quantization import is_quantization_aware
-
-    return is_quantization_aware(model)
 
 
 def write_tflite(path, meta):
@@ -128,4 +116,4 @@ def read(path):
     return {}
 
 
-__all__ = ["KEY", "build", "read", "sha256", "write_onnx", "write_tflite"]
+__all__ = ["KEY", "build", "read", "write_onnx", "write_tflite"]

@@ -28,12 +28,12 @@ Command line::
 # The command line above is the maintainers' (sr_zoo/pretrained/__main__.py runs sr_zoo.zoo_tools),
 # which nothing here imports.
 
-import hashlib
 import json
 import os
 import pathlib
 
 from sr_zoo.errors import ToolFailure
+from sr_zoo.paths import sha256
 
 #: The shipped files and their manifest (``sr_zoo/weights/``).
 WEIGHTS_DIR = pathlib.Path(__file__).resolve().parent.parent / "weights"
@@ -70,18 +70,13 @@ def path(name):
     return WEIGHTS_DIR / entries[name]["file"]
 
 
-def sha256(file):
-    digest = hashlib.sha256()
-    with open(file, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def verify(name):
     """Raises :class:`IntegrityError` unless the file's sha256 is the manifest's."""
-    file = path(name)
-    expected = available()[name]["sha256"]
+    return _checked(path(name), available()[name]["sha256"])
+
+
+def _checked(file, expected):
+    """``file``, after checking that its sha256 is ``expected`` (:class:`IntegrityError` if not)."""
     actual = sha256(file)
     if actual != expected:
         raise IntegrityError(
@@ -123,11 +118,7 @@ def load_int8(name):
     if file is None:
         raise ValueError(f"no int8 weights ship for {name!r}; they ship for: "
                          f"{', '.join(n for n, e in available().items() if e.get('int8')) or 'none'}")
-    expected, actual = available()[name]["int8"]["sha256"], sha256(file)
-    if actual != expected:
-        raise IntegrityError(f"{file}: sha256 {actual[:16]}... does not match the manifest's {expected[:16]}...; the "
-                             f"file is corrupt or was replaced (reinstall sr_zoo)")
-    return keras.models.load_model(file, compile=False)
+    return keras.models.load_model(_checked(file, available()[name]["int8"]["sha256"]), compile=False)
 
 
 def load_model(spec):
