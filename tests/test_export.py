@@ -166,7 +166,9 @@ def _remove_last_squeeze(proto):
 
 def test_onnx_file_that_lost_a_node_is_refused(tmp_path, monkeypatch):
     # tf2onnx turns a one-channel model's NCHW->NHWC output transpose into Reshape + Squeeze; without the
-    # Squeeze the file still runs, returning (1, N, H, W, 1). The exporter's check must refuse such a file.
+    # Squeeze the file still runs, returning (1, N, H, W, 1) while it declares (N, H, W, 1). The exporter's
+    # check must refuse such a file. The declared output is set here too, so that the broken file is the same
+    # under every PYTHONHASHSEED (under some, tf2onnx has dropped the Squeeze and declared rank 5 itself).
     import onnx
 
     model = sr_zoo.models.get("fsrcnn", scale=3, preset="fsrcnn-s")
@@ -176,6 +178,9 @@ def test_onnx_file_that_lost_a_node_is_refused(tmp_path, monkeypatch):
         export(filepath, **kwargs)
         proto = onnx.load(filepath)
         _remove_last_squeeze(proto)
+        (declared,) = proto.graph.output
+        declared.CopyFrom(onnx.helper.make_tensor_value_info(declared.name, onnx.TensorProto.FLOAT,
+                                                             [None, None, None, 1]))
         onnx.save(proto, filepath)
 
     monkeypatch.setattr(model, "export", export_and_drop_the_last_squeeze)
