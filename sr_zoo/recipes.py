@@ -406,10 +406,30 @@ _STAGE_TRANSFER = ("; warm-started from {source} of this zoo ({what}) and fine-t
 
 
 def _lapsrn_zoo(scale, paper, cpu_stage=False, steps_per_epoch=1000, epochs=None, learning_rate=None,
-                warm_start=None):
+                warm_start=None, bfloat16_stage=False, batch_size=16):
     flags = (f"--datasets={_T91_BSD200}", "--optimizer=adam", "--learning_rate=1e-4", "--lr_schedule=cosine",
              "--min_learning_rate=1e-6", "--epochs=100", "--steps_per_epoch=1000")
     changes = "Adam 1e-4 with a cosine decay instead of SGD 1e-5 halved every 50 epochs (same data, patches, loss)"
+    if bfloat16_stage:
+        # the paper's 128x128 HR patches in bfloat16 (5x the float32 step on the AMX Xeon); a quarter of its
+        # batch of 64, which keeps 10k steps within an hour on 2 cores
+        learning_rate = learning_rate or "2e-4"
+        flags = (f"--datasets={_T91_BSD200}", "--patch_size=128", f"--batch_size={batch_size}", "--optimizer=adam",
+                 f"--learning_rate={learning_rate}", "--lr_schedule=cosine", "--min_learning_rate=1e-6",
+                 "--warmup_steps=300", f"--epochs={epochs}", f"--steps_per_epoch={steps_per_epoch}",
+                 "--rescale=none", "--precision=auto")
+        changes = (f"bfloat16 stage on 2 CPU cores with AMX (precision auto, image path in float32): the paper's "
+                   f"128x128 HR patches in batches of {batch_size} (paper: 64), Adam {learning_rate} with a 300-step "
+                   f"linear warm-up and a cosine decay over {epochs * steps_per_epoch // 1000}k steps (paper: SGD "
+                   f"1e-5 halved every 50 epochs, 100k steps), no scale augmentation; earlier float32 CPU-stage "
+                   f"cycles: the lineage")
+        if warm_start == f"lapsrn_x{scale}":
+            changes += _AGAIN
+        return ZooModel(
+            name=f"lapsrn_x{scale}", model="lapsrn", scale=scale, channels=1, paper=paper,
+            paper_source="Lai et al. CVPR 2017, Table 4 (291 images)", flags=flags, changes=changes,
+            warm_start=warm_start,
+        )
     if cpu_stage:
         # x2: 64x64 HR patches in batches of 16; x4/x8: 128x128 in batches of 4 (a 64x64 patch is smaller
         # than their receptive field in LR pixels)
@@ -524,10 +544,10 @@ ZOO = {z.name: z for z in [
                 warm_start="fsrcnn-s_x3", datasets=_T91),
     _fsrcnn_zoo("fsrcnn-s", 4, {"set5": 30.11, "set14": 27.19, "b100": None}, epochs=4, learning_rate="2e-4",
                 warm_start="fsrcnn-s_x4", datasets=_T91),
-    # a seventh CPU-stage cycle from the shipped file (the first: 2k steps at 5e-4 from scratch; the second to
-    # sixth: 1.2k, 2.4k, 3.2k, 2.4k and 2.4k steps at 3e-4)
-    _lapsrn_zoo(2, {"set5": 37.52, "set14": 32.99, "b100": 31.80}, cpu_stage=True, epochs=3, steps_per_epoch=800,
-                learning_rate="3e-4", warm_start="lapsrn_x2"),
+    # the first bfloat16 stage from the shipped file (before it, seven float32 CPU-stage cycles on 64x64 patches
+    # in batches of 16: 2k steps at 5e-4 from scratch, then 1.2k, 2.4k, 3.2k, 2.4k, 2.4k and 2.4k at 3e-4)
+    _lapsrn_zoo(2, {"set5": 37.52, "set14": 32.99, "b100": 31.80}, bfloat16_stage=True, epochs=10,
+                warm_start="lapsrn_x2"),
     # a sixth CPU-stage cycle from the shipped file (the first: 3k steps from lapsrn_x2 at 2e-4; the second to
     # fifth: 1.5k, 2.25k, 2.25k and 2.25k steps at 2e-4)
     _lapsrn_zoo(4, {"set5": 31.54, "set14": 28.19, "b100": 27.32}, cpu_stage=True, epochs=3, steps_per_epoch=750,
