@@ -67,6 +67,10 @@ flags.DEFINE_bool("mixed_precision", False, "Alias of --precision=bfloat16 (floa
 flags.DEFINE_bool("quantization_aware", None, "Fine-tune with int8 TFLite arithmetic simulated (fake-quantized "
                   "weights and activations, output clipped to [0, 1]); start from a float model with --warm_start.")
 flags.DEFINE_bool("jit_compile", False, "Compile the train step with XLA (TF) / torch.compile (torch); JAX always uses XLA.")
+flags.DEFINE_integer("steps_per_execution", 1, "Training steps per call into the compiled graph (Keras' "
+                     "steps_per_execution; TensorFlow and JAX): less Python between steps, for small models such as "
+                     "ESPCN. Must divide --steps_per_epoch; the NaN check, checkpoints and progress bar then run "
+                     "once per call.")
 flags.DEFINE_integer("checkpoint_every", 500, "Steps between checkpoints (each epoch end writes one too).")
 flags.DEFINE_integer("verbose", 1, "Keras verbosity: 0 silent, 1 progress bar, 2 one line per epoch.")
 flags.DEFINE_bool("dry_run", False, "Check flags, recipe, model, data and run folder; train nothing, write nothing.")
@@ -149,8 +153,8 @@ def main(argv):
             validation=None if FLAGS.validation.lower() == "none" else FLAGS.validation.lower(),
             validation_dir=FLAGS.validation_dir, tfds_data_dir=FLAGS.tfds_data_dir, strategy=FLAGS.strategy,
             tpu=FLAGS.tpu, mixed_precision=FLAGS.mixed_precision, jit_compile=FLAGS.jit_compile,
-            checkpoint_every=FLAGS.checkpoint_every, verbose=FLAGS.verbose, warm_start=FLAGS.warm_start,
-            restart=FLAGS.restart, dry_run=FLAGS.dry_run,
+            steps_per_execution=FLAGS.steps_per_execution, checkpoint_every=FLAGS.checkpoint_every,
+            verbose=FLAGS.verbose, warm_start=FLAGS.warm_start, restart=FLAGS.restart, dry_run=FLAGS.dry_run,
         )
     if result is None:  # dry run
         return

@@ -1,16 +1,24 @@
 """PyTorch reference: the training step of ESPCN, FSRCNN, LapSRN and EDSR, for speed comparisons.
 
 The same layer shapes as ``sr_zoo.models`` (idiomatic PyTorch: NCHW, ``nn.ConvTranspose2d``
-for FSRCNN's and LapSRN's deconvolutions, ``nn.PixelShuffle``), the recipe's loss and
-optimizer (SGD with momentum and the reconstruction layer's learning-rate multiplier as
-a parameter group, or Adam) and batch, timed on a fixed random batch: the step alone,
-with no data pipeline at all, with the better of 1 and one-per-core intra-op threads. ``benchmarks/bench_training.py`` runs it in a subprocess and
-prints its rate beside the Keras numbers; torch is only in the optional ``bench`` extra.
+for FSRCNN's and LapSRN's deconvolutions where sr_zoo computes the same transposed convolution
+as a sub-pixel convolution, ``nn.PixelShuffle``), the recipe's loss and optimizer (SGD with
+momentum and the reconstruction layer's learning-rate multiplier as a parameter group, or
+Adam) and batch, timed on a fixed random batch: the step alone, with no data pipeline, in
+float32 and under ``torch.autocast("cpu", dtype=torch.bfloat16)`` (the loss in float32, as
+Keras' mixed policy computes it). Threads are pinned: one intra-op thread per usable core
+(``os.sched_getaffinity``), one inter-op thread. ``benchmarks/bench_training.py`` runs it in a
+subprocess (``--torch_python``: any interpreter with torch and numpy; this file imports
+nothing else) and prints its rates beside the Keras numbers.
 
-    python benchmarks/torch_reference.py --model=espcn --scale=3 --batch_size=16 --lr_patch=17 --channels=1
+    python benchmarks/torch_reference.py --model=espcn --scale=3 --batch_size=64 --lr_patch=17 --optimizer=adam
     python benchmarks/torch_reference.py --model=edsr --scale=2 --batch_size=16 --lr_patch=48 --channels=3 --optimizer=adam --loss=l1
+    python benchmarks/torch_reference.py --model=espcn ... --precisions=float32 --channels_last   # NHWC, as TF
+    python benchmarks/torch_reference.py --model=espcn ... --activation=relu                       # ESPCN without tanh
 
-Prints one JSON line: ``{"model": ..., "patches_per_s": ..., "threads": ..., "by_threads": {...}, ...}``.
+Prints the torch build on one line, then one JSON line: ``{"model": ..., "build": {...},
+"threads": ..., "results": {"float32": {"patches_per_s": ..., "steps": ...}, "bfloat16": {...}}}``
+(a precision that fails has ``{"error": ...}`` instead).
 """
 
 import argparse
@@ -24,7 +32,8 @@ try:
     import torch
     from torch import nn
 except ImportError:
-    sys.exit("torch_reference.py: PyTorch is not installed; pip install -e '.[bench]'")
+    sys.exit(f"torch_reference.py: PyTorch is not installed in {sys.executable}; run it with a Python that has "
+             f"torch and numpy (bench_training.py --torch_python=...), or pip install -e '.[bench]'")
 
 
 class ESPCN(nn.Module):
@@ -134,12 +143,30 @@ def make_optimizer(model, name, lr, momentum, weight_decay, reconstruction_lr_mu
     return torch.optim.SGD(groups, lr=lr, momentum=momentum, weight_decay=weight_decay)
 
 
-def measure(args):
+def build_info(threads):
+    """What this torch is and how it runs here: version, CPU or CUDA build, oneDNN, SIMD level, threads."""
+    capability = getattr(getattr(torch.backends, "cpu", None), "get_cpu_capability", lambda: "?")()
+    return {"torch": torch.__version__, "cuda": torch.version.cuda, "cpu_build": torch.version.cuda is None,
+            "mkldnn": torch.backends.mkldnn.is_available(), "cpu_capability": capability,
+            "threads": threads, "interop_threads": torch.get_num_interop_threads(),
+            "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()}
+
+
+def pin_threads(threads):
+    """One intra-op thread per usable core (or ``threads``), one inter-op thread where torch still allows it."""
+    n = threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    torch.set_num_threads(n)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:  # only before any inter-op work has started
+        pass
+    return n
+
+
+def measure(args, precision):
     torch.manual_seed(0)
-    model = MODELS[args.model](args.scale, args.channels)
-    opt = make_optimizer(model, args.optimizer, args.learning_rate, 0.9, args.weight_decay,
-                         args.reconstruction_lr_multiplier)
-    loss_fn = LOSSES[args.loss]
+    options = {"activation": args.activation} if args.model == "espcn" else {}
+    model = MODELS[args.model](args.scale, args.channels, **options)
     b, c, p, s = args.batch_size, args.channels, args.lr_patch, args.scale
     x = torch.rand(b, c, p, p)
     if args.model == "lapsrn":
@@ -147,34 +174,32 @@ def measure(args):
         targets = [torch.rand(b, c, p * 2 ** (i + 1), p * 2 ** (i + 1)) for i in range(levels)]
     else:
         targets = [torch.rand(b, c, p * s, p * s)]
+    if args.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+        targets = [t.contiguous(memory_format=torch.channels_last) for t in targets]
+    opt = make_optimizer(model, args.optimizer, args.learning_rate, 0.9, args.weight_decay,
+                         args.reconstruction_lr_multiplier)
+    loss_fn = LOSSES[args.loss]
+    autocast = precision == "bfloat16"
 
     def step():
         opt.zero_grad(set_to_none=True)
-        out = model(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            out = model(x)
         outs = out if isinstance(out, list) else [out]
-        loss = sum(loss_fn(o, t) for o, t in zip(outs, targets))
+        loss = sum(loss_fn(o.float(), t) for o, t in zip(outs, targets))  # the loss in float32, as Keras'
         loss.backward()
         opt.step()
         return loss
 
-    def rate(threads):
-        torch.set_num_threads(threads)
-        for _ in range(args.warmup):
-            step()
-        steps, start = 0, time.perf_counter()
-        while steps < args.min_steps or time.perf_counter() - start < args.seconds:
-            step()
-            steps += 1
-        return steps * b / (time.perf_counter() - start), steps
-
-    # OpenMP's spinning barriers collapse when another process takes a core (2 threads on 2 busy
-    # cores can be 10x slower than 1): PyTorch gets the better of 1 thread and one per core.
-    choices = args.threads or sorted({1, os.cpu_count() or 1})
-    results = {t: rate(t) for t in choices}
-    best = max(results, key=lambda t: results[t][0])
-    return {"model": args.model, "scale": s, "batch_size": b, "patches_per_s": results[best][0],
-            "steps": results[best][1], "threads": best,
-            "by_threads": {t: round(r, 1) for t, (r, _) in results.items()}, "torch": torch.__version__}
+    for _ in range(args.warmup):
+        step()
+    steps, start = 0, time.perf_counter()
+    while steps < args.min_steps or time.perf_counter() - start < args.seconds:
+        step()
+        steps += 1
+    return {"patches_per_s": steps * b / (time.perf_counter() - start), "steps": steps}
 
 
 def main():
@@ -192,12 +217,30 @@ def main():
     p.add_argument("--seconds", type=float, default=4.0, help="timed seconds (after warm-up)")
     p.add_argument("--min_steps", type=int, default=2)
     p.add_argument("--warmup", type=int, default=2)
-    p.add_argument("--threads", type=int, action="append",
-                   help="intra-op threads to try (repeatable); default: 1 and one per core, the best is reported")
+    p.add_argument("--threads", type=int, default=0, help="intra-op threads (default: one per usable core)")
+    p.add_argument("--precisions", default="float32,bfloat16", help="float32 and/or bfloat16 (autocast)")
+    p.add_argument("--channels_last", action="store_true", help="NHWC memory format (TensorFlow's layout)")
+    p.add_argument("--activation", default="tanh", choices=("tanh", "relu", "gelu"), help="ESPCN's activation")
     args = p.parse_args()
     if args.model == "lapsrn" and args.scale not in (2, 4, 8):
         p.error("--scale: LapSRN takes 2, 4 or 8")
-    print(json.dumps(measure(args)))
+    precisions = [q for q in args.precisions.split(",") if q]
+    if not precisions or set(precisions) - {"float32", "bfloat16"}:
+        p.error("--precisions: float32 and/or bfloat16")
+    threads = pin_threads(args.threads)
+    info = build_info(threads)
+    print(f"torch {info['torch']} ({'CPU build' if info['cpu_build'] else 'CUDA ' + str(info['cuda'])}, "
+          f"oneDNN {'yes' if info['mkldnn'] else 'no'}, {info['cpu_capability']}), {threads} threads, "
+          f"{info['interop_threads']} inter-op, {info['usable_cores']} usable cores", flush=True)
+    results = {}
+    for precision in precisions:
+        try:
+            results[precision] = measure(args, precision)
+        except Exception as e:  # noqa: BLE001 - e.g. no bfloat16 kernel for an op on this CPU: reported, not fatal
+            results[precision] = {"error": f"{type(e).__name__}: {e}".splitlines()[0]}
+    print(json.dumps({"model": args.model, "scale": args.scale, "batch_size": args.batch_size, "build": info,
+                      "threads": threads, "channels_last": args.channels_last, "activation": args.activation,
+                      "results": results}))
 
 
 if __name__ == "__main__":

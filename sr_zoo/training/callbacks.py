@@ -95,6 +95,20 @@ def _strip(*images):
     crops = [np.repeat(c, 3, axis=-1) if c.shape[-1] == 1 else c for c in crops]
     return np.concatenate(crops, axis=1)
 
+def steps_per_call(model):
+    """Training steps behind one ``on_train_batch_end``: Keras calls it once per execution of
+    ``steps_per_execution`` steps (``model.compile(steps_per_execution=N)``), with the last step's index."""
+    return max(1, int(getattr(model, "steps_per_execution", 1) or 1))
+
+class _StepCounting(keras.callbacks.Callback):
+    """A callback that counts training steps, not batch-end calls: ``self.steps_per_call`` steps each
+    (read at every ``fit``'s start: :func:`sr_zoo.training.train` may run one fit at another rate)."""
+
+    steps_per_call = 1  # driven by hand (tests), without fit: one step per call
+
+    def on_train_begin(self, logs=None):
+        self.steps_per_call = steps_per_call(self.model)
+
 class LearningRateLogger(keras.callbacks.Callback):
     """Puts the current learning rate into the logs (progress bar, TensorBoard, history)."""
 
@@ -106,26 +120,34 @@ class LearningRateLogger(keras.callbacks.Callback):
         if logs is not None:
             logs["learning_rate"] = current_learning_rate(self.model.optimizer)
 
-class NonFiniteLossGuard(keras.callbacks.Callback):
-    """Stops training at the first NaN/Inf loss, before a checkpoint can store the broken weights."""
+class NonFiniteLossGuard(_StepCounting):
+    """Stops training at the first NaN/Inf loss, before a checkpoint can store the broken weights.
+
+    With several steps per execution the loss is seen once per execution: ``bad_step`` is then its
+    last step and ``first_bad_step`` its first (the NaN arose in between).
+    """
 
     def __init__(self):
         super().__init__()
         self.bad_step = None
+        self.first_bad_step = None
         self.global_step = 0
 
     def on_train_batch_end(self, batch, logs=None):
-        self.global_step += 1
+        self.global_step += self.steps_per_call
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
             self.bad_step = self.global_step
+            self.first_bad_step = self.global_step - self.steps_per_call + 1
             self.model.stop_training = True
 
-class Checkpointer(keras.callbacks.Callback):
+class Checkpointer(_StepCounting):
     """Atomic checkpoints: weights (with optimizer state) and a JSON state, then a ``latest.json`` pointer.
 
     A kill at any moment leaves either the previous pointer or the new one, and
-    both name complete files. The last ``keep`` checkpoints are kept.
+    both name complete files. The last ``keep`` checkpoints are kept. With several
+    steps per execution a checkpoint is written at the first execution end at or past
+    each multiple of ``every_steps`` (weights exist only there), named by that step.
     """
 
     def __init__(self, output_dir, *, every_steps, steps_per_epoch, guard, stateful, keep=2, initial_step=0,
@@ -142,8 +164,9 @@ class Checkpointer(keras.callbacks.Callback):
         self.global_step = initial_step
 
     def on_train_batch_end(self, batch, logs=None):
-        self.global_step += 1
-        if self.every_steps and self.global_step % self.every_steps == 0:
+        before = self.global_step
+        self.global_step += self.steps_per_call
+        if self.every_steps and self.global_step // self.every_steps > before // self.every_steps:
             self.save()
 
     def on_epoch_end(self, epoch, logs=None):
@@ -189,12 +212,13 @@ def _set_state(obj, state):
     for k, v in state.items():
         setattr(obj, k, v)
 
-class RunTimeEstimate(keras.callbacks.Callback):
+class RunTimeEstimate(_StepCounting):
     """Prints the steps ahead at the start and, after the first timed steps, the estimated time to finish.
 
     The first step compiles, so timing starts at the end of the second; the estimate is printed after
     ``after_steps`` timed steps or ``after_seconds``, whichever comes first (fewer steps in a short run,
     but always one left to estimate), or at the first epoch end before then, before validation runs.
+    With several steps per execution, "step" above reads "execution" (the callback sees only their ends).
     """
 
     def __init__(self, start_step, total_steps, after_seconds=5.0, after_steps=5, clock=time.monotonic):
@@ -202,10 +226,12 @@ class RunTimeEstimate(keras.callbacks.Callback):
         self.start_step, self.total_steps = start_step, total_steps
         self.after_seconds, self.after_steps, self.clock = after_seconds, after_steps, clock
         self.steps = 0
+        self.calls = 0
         self.t0 = None
         self.done = False
 
     def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
         if self.t0 is None:
             left = self.total_steps - self.start_step
             print(f"Training {left:,} steps (total {self.total_steps:,}, from step {self.start_step:,})")
@@ -216,10 +242,12 @@ class RunTimeEstimate(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         if self.done:
             return
-        self.steps += 1
-        if self.steps == 2:  # the first step compiles: time from the end of the second one
+        self.steps += self.steps_per_call
+        self.calls += 1
+        if self.calls == 2:  # the first execution compiles: time from the end of the second one
             self.t0, self.t_steps = self.clock(), self.steps
-            self.wanted = min(self.after_steps, self._left() - 1)  # a short run: leave one step to estimate
+            # a short run: leave one execution to estimate
+            self.wanted = min(self.after_steps, self._left() - self.steps_per_call)
             self.done = self.wanted < 1
         elif self.t0 is not None:
             counted = self.steps - self.t_steps

@@ -10,6 +10,7 @@ import keras
 from sr_zoo import losses, models
 from sr_zoo import precision as precision_lib
 from sr_zoo.data import benchmarks
+from sr_zoo.errors import UsageError
 from sr_zoo.training.callbacks import (Checkpointer, LearningRateLogger, NonFiniteLossGuard, RunTimeEstimate,
                                        Validation, _set_state)
 from sr_zoo.training.common import BEST_MODEL, TrainingError, _has_gpu, _tf, tensorflow_backend
@@ -60,7 +61,8 @@ def _grappler_remapping(recipe):
 
 def _train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None, tfds_data_dir=None,
           strategy="default", tpu=None, precision=None, mixed_precision=False, jit_compile=False,
-          checkpoint_every=500, verbose=1, dataset_options=None, warm_start=None, restart=False, dry_run=False):
+          steps_per_execution=1, checkpoint_every=500, verbose=1, dataset_options=None, warm_start=None,
+          restart=False, dry_run=False):
     """Trains ``recipe`` into ``output_dir`` (resuming from its last checkpoint); returns :class:`TrainResult`.
 
     Args:
@@ -78,6 +80,11 @@ def _train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None
         float32 (see :mod:`sr_zoo.precision`); default: the recipe's (``'auto'``).
       mixed_precision: the older switch, kept as an alias: float16 (TF on a GPU) / bfloat16 compute.
       jit_compile: compile the train step with XLA.
+      steps_per_execution: training steps per call into the compiled graph (Keras' ``steps_per_execution``):
+        less Python between steps, which small models (ESPCN) feel. It must divide
+        ``recipe.steps_per_epoch``; the callbacks (NaN check, checkpoints, progress bar) then run once per
+        execution, so a NaN is reported within its execution's steps and a checkpoint lands at the first
+        execution end at or past each multiple of ``checkpoint_every``. Not under the torch backend.
       checkpoint_every: steps between checkpoints (each epoch end also writes one).
       dataset_options: extra keyword arguments for :func:`sr_zoo.data.train_dataset`.
       warm_start: a ``.keras`` file or pretrained name whose weights start a new run (ignored when
@@ -88,6 +95,7 @@ def _train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None
         without writing anything.
     """
     output_dir = pathlib.Path(output_dir)
+    check_steps_per_execution(steps_per_execution, recipe)
     dist = make_strategy(strategy, tpu)
     if isinstance(dist, DataParallelStrategy):  # for the whole run: train() restores the previous distribution
         keras.distribution.set_distribution(dist.distribution)
@@ -120,13 +128,7 @@ def _train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None
         check_sources(recipe.datasets, tfds_data_dir)
         if not tensorflow_backend():
             check_folder_recipe(recipe)
-        optimizer = make_optimizer(recipe, model)
-        num_outputs = len(model.outputs)
-        loss = [losses.get(recipe.loss) for _ in range(num_outputs)] if num_outputs > 1 else losses.get(recipe.loss)
-        # Under JAX "auto" is XLA (eager JAX is far slower); under TF and torch it is opt-in.
-        model.compile(optimizer=optimizer, loss=loss,
-                      jit_compile=bool(jit_compile) if tensorflow_backend() or jit_compile else "auto")
-        optimizer.build(model.trainable_variables)
+        optimizer = compile_model(model, recipe, jit_compile=jit_compile, steps_per_execution=steps_per_execution)
 
     run_config = {**dataclasses.asdict(recipe), "seed": seed, "warm_start": str(warm_start) if warm_start else None}
     if dry_run:
@@ -206,9 +208,14 @@ def _train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None
     if start_step < total_steps:
         with dist.scope():
             if step_in_epoch:  # finish the interrupted epoch first, then continue epoch by epoch
-                h = model.fit(ds, initial_epoch=epoch, epochs=epoch + 1,
-                              steps_per_epoch=recipe.steps_per_epoch - step_in_epoch,
+                left = recipe.steps_per_epoch - step_in_epoch
+                if left % steps_per_execution:  # a checkpoint of a run at another rate: one step per call,
+                    _set_steps_per_execution(model, 1)  # or Keras would run past the epoch's end
+                    print(f"Resuming {step_in_epoch} steps into the epoch, not a multiple of steps_per_execution="
+                          f"{steps_per_execution}: the rest of this epoch runs one step per execution")
+                h = model.fit(ds, initial_epoch=epoch, epochs=epoch + 1, steps_per_epoch=left,
                               callbacks=callbacks, verbose=verbose, shuffle=False)
+                _set_steps_per_execution(model, steps_per_execution)
                 _merge(history, h.history)
                 epoch += 1
             if epoch < recipe.epochs and not model.stop_training and guard.bad_step is None:
@@ -220,8 +227,10 @@ def _train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None
     if guard.bad_step is not None:
         last = read_latest_checkpoint(output_dir)
         kept = f"the last good checkpoint is {last['weights_path']} (step {last['global_step']})" if last else "no checkpoint was written yet"
+        where = (f"at step {guard.bad_step}" if guard.first_bad_step in (None, guard.bad_step) else
+                 f"in steps {guard.first_bad_step}-{guard.bad_step} (one execution of {steps_per_execution} steps)")
         raise TrainingError(
-            f"loss became NaN/Inf at step {guard.bad_step}; training stopped and {kept}. "
+            f"loss became NaN/Inf {where}; training stopped and {kept}. "
             f"Lower the learning rate (now {recipe.learning_rate:g}) or check the data."
         )
     best_path = output_dir / BEST_MODEL
@@ -239,6 +248,39 @@ def _train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None
     )
 
 train.__doc__ = _train.__doc__
+
+def check_steps_per_execution(steps_per_execution, recipe):
+    """Refuses a ``steps_per_execution`` that cannot train ``recipe`` exactly (a one-line ``UsageError``)."""
+    n = steps_per_execution
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise UsageError(f"steps_per_execution must be a positive integer, got {n!r}")
+    if n > 1 and keras.backend.backend() == "torch":
+        raise UsageError(f"steps_per_execution={n} needs KERAS_BACKEND=tensorflow or jax (Keras runs one step per "
+                         f"call under torch); use 1")
+    if recipe.steps_per_epoch % n:
+        raise UsageError(f"steps_per_execution={n} must divide steps_per_epoch={recipe.steps_per_epoch} (Keras would "
+                         f"run whole executions past the epoch's end)")
+
+def compile_model(model, recipe, *, jit_compile=False, steps_per_execution=1):
+    """Compiles ``model`` for ``recipe`` as :func:`train` does; returns the (built) optimizer.
+
+    The recipe's optimizer and schedule, its loss on every output (LapSRN's pyramid levels), XLA or not
+    (under JAX ``jit_compile=False`` still means XLA: eager JAX is far slower; under TF and torch XLA is
+    opt-in) and ``steps_per_execution`` steps per call into the compiled graph.
+    """
+    optimizer = make_optimizer(recipe, model)
+    num_outputs = len(model.outputs)
+    loss = [losses.get(recipe.loss) for _ in range(num_outputs)] if num_outputs > 1 else losses.get(recipe.loss)
+    model.compile(optimizer=optimizer, loss=loss, steps_per_execution=steps_per_execution,
+                  jit_compile=bool(jit_compile) if tensorflow_backend() or jit_compile else "auto")
+    optimizer.build(model.trainable_variables)
+    return optimizer
+
+def _set_steps_per_execution(model, n):
+    """Changes a compiled model's steps per execution; the next ``fit`` traces its train function again."""
+    if model.steps_per_execution != n:
+        model.steps_per_execution = n
+        model.train_function = None
 
 def _merge(history, new):
     for k, v in new.items():
