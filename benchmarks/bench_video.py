@@ -1,9 +1,10 @@
 """Video upscaling speed on this CPU: frames/s of python -m sr_zoo.upscale's whole path and of the model alone.
 
-    python benchmarks/bench_video.py                      # espcn x2/x3/x4 and fsrcnn-s x3, float32 and bfloat16
+    python benchmarks/bench_video.py                      # espcn x2/x3/x4, fsrcnn-s x3; float32, bfloat16; yuv, rgb path
     python benchmarks/bench_video.py --frames=192 --batch_size=8
+    python benchmarks/bench_video.py --models=espcn_x3 --precisions=bfloat16 --colors=yuv
     python benchmarks/bench_video.py --presets            # espcn_x3, whole path per x264 preset: picks DEFAULT_PRESET
-    python benchmarks/bench_video.py --presets=veryfast,faster
+    python benchmarks/bench_video.py --presets=veryfast,faster --precisions=bfloat16
 
 A 640x360 H.264 clip (moving textures, 24 fps, AAC tone) is made first; every
 model gets it, so the output is 640s x 360s (1920x1080 for x3). "whole path" is
@@ -13,15 +14,23 @@ audio copy, timed from the call to the renamed file. "model only" is
 FrameUpscaler on the decoded frames, without decoding and encoding. The first
 batch (compilation) is excluded from both: the model-only pass compiles the
 functions the whole path then reuses. "cores" is the CPU time the whole path
-used per second of wall time (2.0: both cores of a 2-core machine busy).
+used per second of wall time (2.0: both cores of a 2-core machine busy), "CPU
+ms/frame" that CPU time per frame: on a CPU-bound path, real time (24 frames/s)
+on 2 cores needs it below 2000 / 24 = 83 ms.
+
+Each model runs on each colour path that applies (--colors; "path"): yuv (Y
+models: Y, U and V planes, no RGB round trip) and rgb (sr_zoo.upscale's colour
+pipeline per frame, the encoder converting RGB back to yuv420p); "(auto)" marks
+the one upscale_video's video_color="auto" takes.
 
 Each precision runs where it applies: float32 always; bfloat16 where the CPU
 has native bfloat16 (AMX or AVX512-BF16), for every model, whether or not
 precision="auto" picks it for that architecture (the "auto" column says which
 one it picks).
 
---presets times the whole path of espcn_x3 (precision auto) for each x264
-preset, with the output's size: the slowest preset that keeps the whole path at
+--presets times the whole path of espcn_x3 (precision auto unless --precisions
+names one, colour path auto unless --colors names one) for each x264 preset,
+with the output's size: the slowest preset that keeps the whole path at
 or above 24 frames/s (real time for most films) is the one to make
 sr_zoo.deploy.video.DEFAULT_PRESET.
 
@@ -44,7 +53,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 import sr_zoo  # noqa: E402
 import sr_zoo.pretrained  # noqa: E402
 from sr_zoo import precision as precision_lib  # noqa: E402
-from sr_zoo.deploy import video  # noqa: E402
+from sr_zoo.deploy import video, video_yuv  # noqa: E402
 from sr_zoo.models import precision as model_precision  # noqa: E402
 
 MODELS = ("espcn_x2", "espcn_x3", "espcn_x4", "fsrcnn-s_x3")  # pretrained names
@@ -87,6 +96,22 @@ def precisions_here(requested):
     return kept
 
 
+def decode_clip(path):
+    """The clip's frames as the two paths' upscalers take them: RGB (N, H, W, 3) and Yuv420Frames."""
+    with av.open(str(path)) as c:
+        frames = list(c.decode(video=0))
+        return (np.stack([f.to_ndarray(format="rgb24") for f in frames]),
+                video_yuv.Yuv420Frames.stack(frames, frames[0].width, frames[0].height))
+
+
+def auto_color(model, clip):
+    """The colour path upscale_video(video_color="auto") takes for ``model`` on ``clip`` into libx264."""
+    with av.open(str(clip)) as c:
+        cc = c.streams.video[0].codec_context
+        return video_yuv.choose("auto", model_channels=video.FrameUpscaler(model).info.channels, output_format="yuv420p",
+                                source_format=cc.pix_fmt, width=cc.width, height=cc.height)[0]
+
+
 def model_only(model, frames, batch_size, precision):
     """frames/s of FrameUpscaler alone, first batch (compilation) excluded."""
     up = video.FrameUpscaler(model, batch_size=batch_size, precision=precision)
@@ -99,16 +124,17 @@ def model_only(model, frames, batch_size, precision):
     return timed / (time.perf_counter() - t)
 
 
-def whole_path(model, clip, out, batch_size, precision, preset=None):
-    """(frames/s, cores used, output bytes) of upscale_video, compiled functions already cached."""
+def whole_path(model, clip, out, batch_size, precision, preset=None, color="auto"):
+    """(frames/s, cores used, CPU ms per frame, output bytes, colour path) of upscale_video, compiled functions
+    already cached."""
     cpu = os.times()
     stats = video.upscale_video(model, clip, out, batch_size=batch_size, precision=precision, preset=preset,
-                                progress=False, overwrite=True)
+                                progress=False, overwrite=True, video_color=color)
     used = os.times()
-    cores = (used.user - cpu.user + used.system - cpu.system) / stats["seconds"]
+    cpu_s = used.user - cpu.user + used.system - cpu.system
     size = out.stat().st_size
     out.unlink()
-    return stats["frames_per_second"], cores, size
+    return stats["frames_per_second"], cpu_s / stats["seconds"], 1000 * cpu_s / stats["frames"], size, stats["color"]
 
 
 def load():
@@ -118,15 +144,21 @@ def load():
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default=",".join(MODELS), help="pretrained names (default: %(default)s)")
-    parser.add_argument("--precisions", default="float32,bfloat16", help="default: %(default)s (where they apply)")
+    parser.add_argument("--precisions", default=None,
+                        help="default: float32,bfloat16 (where they apply); --presets: one precision, default auto")
     parser.add_argument("--frames", type=int, default=96, help="clip length (default: %(default)s, 4 s at 24 fps)")
     parser.add_argument("--batch_size", type=int, default=4)
+    parser.add_argument("--colors", default=None,
+                        help="colour paths, from yuv,rgb (default: both where they apply; --presets: auto's choice)")
     parser.add_argument("--presets", nargs="?", const=",".join(PRESETS), default=None,
                         help=f"instead of the model table: {PRESET_MODEL}'s whole path per x264 preset "
                              f"(default list: {','.join(PRESETS)})")
     args = parser.parse_args()
     if args.frames < 2 * args.batch_size:
         parser.error("--frames must be at least 2 batches (one is compilation)")
+    colors = args.colors.split(",") if args.colors else None
+    if colors and not set(colors) <= {"yuv", "rgb"}:
+        parser.error(f"--colors: yuv and/or rgb, got {args.colors}")
 
     start_load = os.getloadavg()
     unreliable = start_load[0] > MAX_LOAD
@@ -140,38 +172,47 @@ def main():
         tmp = pathlib.Path(tmp)
         clip = tmp / "clip_640x360.mp4"
         make_clip(clip, args.frames)
-        with av.open(str(clip)) as c:
-            frames = np.stack([f.to_ndarray(format="rgb24") for f in c.decode(video=0)])
+        frames = dict(zip(("rgb", "yuv"), decode_clip(clip)))
 
         if args.presets is not None:
             model = sr_zoo.pretrained.load(PRESET_MODEL)
-            chosen = model_precision.inference_precision(model, "auto")
-            model_only(model, frames[: 2 * args.batch_size], args.batch_size, "auto")  # compile
-            print(f"{PRESET_MODEL} ({chosen}, auto), whole path per preset; default now: {video.DEFAULT_PRESET}\n")
-            print("| preset | whole path (frames/s) | cores | output (MB) |")
-            print("|---|---|---|---|")
+            precision = args.precisions or "auto"
+            chosen = model_precision.inference_precision(model, precision)
+            color = colors[0] if colors else auto_color(model, clip)
+            model_only(model, frames[color][: 2 * args.batch_size], args.batch_size, precision)  # compile
+            print(f"{PRESET_MODEL} ({chosen}, asked: {precision}), {color} path, whole path per preset; "
+                  f"default now: {video.DEFAULT_PRESET}\n")
+            print("| preset | path | whole path (frames/s) | cores | CPU ms/frame | output (MB) |")
+            print("|---|---|---|---|---|---|")
             best = None
             for preset in args.presets.split(","):
-                fps, cores, size = whole_path(model, clip, tmp / f"{preset}.mp4", args.batch_size, "auto", preset)
-                print(f"| {preset} | {fps:.2f}{mark} | {cores:.2f} | {size / 1e6:.2f} |")
+                fps, cores, ms, size, ran = whole_path(model, clip, tmp / f"{preset}.mp4", args.batch_size, precision,
+                                                       preset, color)
+                print(f"| {preset} | {ran} | {fps:.2f}{mark} | {cores:.2f} | {ms:.1f} | {size / 1e6:.2f} |")
                 if fps >= REAL_TIME:
                     best = preset  # the list runs fastest first: the last one at real time compresses best
-            print(f"\nslowest preset at >= {REAL_TIME:g} frames/s: {best or 'none'}"
+            print(f"\nslowest preset at >= {REAL_TIME:g} frames/s ({color} path): {best or 'none'}"
                   + (" (unreliable: do not change DEFAULT_PRESET on it)" if unreliable else ""))
         else:
-            precisions = precisions_here(args.precisions.split(","))
+            precisions = precisions_here((args.precisions or "float32,bfloat16").split(","))
             print(f"preset {video.DEFAULT_PRESET} (video.DEFAULT_PRESET)\n")
-            print("| model | output | precision | auto picks it | whole path (frames/s) | model only (frames/s) | cores |")
-            print("|---|---|---|---|---|---|---|")
+            print("| model | output | precision | auto picks it | path | whole path (frames/s) | model only (frames/s) "
+                  "| cores | CPU ms/frame |")
+            print("|---|---|---|---|---|---|---|---|---|")
             for name in args.models.split(","):
                 model = sr_zoo.pretrained.load(name)
                 s = video.FrameUpscaler(model).scale
                 auto = model_precision.inference_precision(model, "auto")
+                auto_path = auto_color(model, clip)
+                paths = [c for c in colors or ("yuv", "rgb") if c == "rgb" or video.FrameUpscaler(model).info.channels == 1]
                 for precision in precisions:
-                    only = model_only(model, frames, args.batch_size, precision)
-                    fps, cores, _ = whole_path(model, clip, tmp / f"{name}.mp4", args.batch_size, precision)
-                    print(f"| {name} | {WIDTH * s}x{HEIGHT * s} | {precision} | {'yes' if precision == auto else 'no'} "
-                          f"| {fps:.2f}{mark} | {only:.2f}{mark} | {cores:.2f} |")
+                    for color in paths:
+                        only = model_only(model, frames[color], args.batch_size, precision)
+                        fps, cores, ms, _, ran = whole_path(model, clip, tmp / f"{name}.mp4", args.batch_size, precision,
+                                                            color=color)
+                        print(f"| {name} | {WIDTH * s}x{HEIGHT * s} | {precision} | {'yes' if precision == auto else 'no'} "
+                              f"| {ran}{' (auto)' if ran == auto_path else ''} | {fps:.2f}{mark} | {only:.2f}{mark} "
+                              f"| {cores:.2f} | {ms:.1f} |")
 
     end_load = os.getloadavg()
     print(f"\nload average after: {end_load[0]:.2f} {end_load[1]:.2f} {end_load[2]:.2f} (this run's own work included)")

@@ -42,10 +42,15 @@ def _parser():
     video.add_argument("--crf", type=int, default=18, help="quality for x264/x265/VPx encoders, lower is better, 0 is lossless (default: 18)")
     video.add_argument("--batch_size", type=int, default=4, help="frames per model call (default: 4)")
     from sr_zoo.deploy.video import DEFAULT_PRESET, PRESET_CODECS, PRESETS
+    from sr_zoo.deploy.video_yuv import COLOR_CHOICES
 
     video.add_argument("--preset", choices=PRESETS, metavar="PRESET",
                        help=f"encoder speed preset of {', '.join(PRESET_CODECS)}: {', '.join(PRESETS)}; faster ones make "
                             f"bigger files at the same --crf; refused with other codecs (default: {DEFAULT_PRESET})")
+    video.add_argument("--video_color", choices=COLOR_CHOICES, default="auto",
+                       help="colour path: yuv (Y, U and V planes, no RGB round trip: faster, same Y up to 8-bit "
+                            "rounding) or rgb (sr_zoo.upscale's RGB pipeline per frame); default auto: yuv for a Y "
+                            "model (ESPCN, FSRCNN, SRCNN, LapSRN) with a yuv420p output from a 4:2:0 source, rgb otherwise")
     p.add_argument("--verbose", action="store_true", help="keep TensorFlow's start-up log lines")
     return p
 
@@ -84,11 +89,12 @@ def _main(argv):
         try:
             stats = video.upscale_video(
                 model, source, target, codec=args.codec, crf=args.crf, preset=args.preset, batch_size=args.batch_size,
-                overwrite=args.overwrite, tile=args.tile, precision=args.precision,
+                overwrite=args.overwrite, tile=args.tile, precision=args.precision, video_color=args.video_color,
             )
         except ValueError as e:
             raise CliError(str(e)) from None
-        print(f"{source} -> {target} ({stats['frames']} frames, {stats['frames_per_second']:.2f} frames/s; {label})")
+        print(f"{source} -> {target} ({stats['frames']} frames, {stats['frames_per_second']:.2f} frames/s, "
+              f"{stats['color']} path; {label})")
         return
     if source.is_file():
         try:

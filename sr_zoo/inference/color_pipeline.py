@@ -10,14 +10,15 @@ def _to_uint8(x):
 
     return tf.cast(tf.clip_by_value(tf.math.floor(x * 255.0 + 0.5), 0.0, 255.0), tf.uint8)
 
-def _bicubic_up(image_uint8, scale):
+def _bicubic_up(image_uint8, scale, dtype="float64"):
     """MATLAB ``imresize(image, scale)`` (bicubic, uint8) for an integer ``scale``, NHWC, static shape.
 
     Bit-identical to :func:`sr_zoo.imresize` (same float64 weights, same
     summation order, rounding after each pass) but written as shifted slices
     times per-row weights, one polyphase branch per output phase, instead of
     gathers: at 1080p this is ~10x faster, which matters for the chroma of
-    every Y-model frame.
+    every Y-model frame. ``dtype="float32"`` (the video YUV path's chroma) computes
+    in float32: a value within float32 rounding of a .5 boundary may round the other way.
     """
     import tensorflow as tf
 
@@ -27,7 +28,7 @@ def _bicubic_up(image_uint8, scale):
     if height is None or width is None or min(height, width) < 4:  # tiny or dynamic: the general path
         s = float(scale)
         return resize_tf.imresize_tf(image_uint8, (s, s), None, "bicubic", True, "symmetric")
-    x = tf.cast(image_uint8, tf.float64)
+    x = tf.cast(image_uint8, dtype)
     for axis in (1, 2):  # MATLAB resizes height first when both scales are equal
         x = _bicubic_up_axis(x, axis, int(scale))
         x = tf.clip_by_value(tf.math.floor(x + 0.5), 0.0, 255.0)
@@ -64,7 +65,7 @@ def _bicubic_up_axis(x, axis, scale):
             term = _slice(xp, axis, start, length)
             shape = [1, 1, 1, 1]
             shape[axis] = length
-            term = term * tf.constant(wv.reshape(shape), tf.float64)
+            term = term * tf.constant(wv.reshape(shape), x.dtype)
             acc = term if acc is None else acc + term
         phases.append(acc)
     out = tf.stack(phases, axis=axis + 1)  # (..., length, scale, ...) -> interleave
