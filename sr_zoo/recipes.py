@@ -48,11 +48,13 @@ class Recipe:
     steps_per_epoch: int = 1000
     early_stopping_patience: int = None  # epochs without validation improvement
     degradation: str = "bicubic"
+    blur_sigma: float = None  # degradation='gaussian': the blur's std in HR pixels (ESPCN's LR synthesis)
     augment: bool = True  # flips and 90-degree rotations
     rescale: tuple = None  # rescaling augmentation factors (FSRCNN, LapSRN): images also shrunk by each
     model_config: dict = dataclasses.field(default_factory=dict)
     # Compute precision (variables stay float32): 'auto' is bfloat16 on GPUs and CPUs with native bfloat16
-    # under TensorFlow, float32 elsewhere (sr_zoo.precision); not in any paper, which all trained in float32.
+    # under TensorFlow, float32 elsewhere (sr_zoo.precision) and for FSRCNN on a CPU
+    # (sr_zoo.models.precision.training_precision); not in any paper, which all trained in float32.
     precision: str = "auto"
     # Fine-tune a copy with TFLite's int8 arithmetic simulated (sr_zoo.models.quantization): the weights an int8
     # export keeps its quality with. Not in any paper.
@@ -411,6 +413,8 @@ def _lapsrn_zoo(scale, paper, cpu_stage=False, steps_per_epoch=1000, epochs=None
              "--min_learning_rate=1e-6", "--epochs=100", "--steps_per_epoch=1000")
     changes = "Adam 1e-4 with a cosine decay instead of SGD 1e-5 halved every 50 epochs (same data, patches, loss)"
     if bfloat16_stage:
+        if not epochs:
+            raise ValueError("a LapSRN bfloat16 stage needs its epochs")
         # the paper's 128x128 HR patches in bfloat16 (5x the float32 step on the AMX Xeon); a quarter of its
         # batch of 64, which keeps 10k steps within an hour on 2 cores
         learning_rate = learning_rate or "2e-4"
@@ -544,10 +548,11 @@ ZOO = {z.name: z for z in [
                 warm_start="fsrcnn-s_x3", datasets=_T91),
     _fsrcnn_zoo("fsrcnn-s", 4, {"set5": 30.11, "set14": 27.19, "b100": None}, epochs=4, learning_rate="2e-4",
                 warm_start="fsrcnn-s_x4", datasets=_T91),
-    # the first bfloat16 stage from the shipped file (before it, seven float32 CPU-stage cycles on 64x64 patches
-    # in batches of 16: 2k steps at 5e-4 from scratch, then 1.2k, 2.4k, 3.2k, 2.4k, 2.4k and 2.4k at 3e-4)
+    # a second bfloat16 stage from the shipped file at 1e-4 (the first: 10k steps at 2e-4, Set5 37.09 -> 37.26;
+    # before it, seven float32 CPU-stage cycles on 64x64 patches in batches of 16: 2k steps at 5e-4 from
+    # scratch, then 1.2k, 2.4k, 3.2k, 2.4k, 2.4k and 2.4k at 3e-4)
     _lapsrn_zoo(2, {"set5": 37.52, "set14": 32.99, "b100": 31.80}, bfloat16_stage=True, epochs=10,
-                warm_start="lapsrn_x2"),
+                learning_rate="1e-4", warm_start="lapsrn_x2"),
     # a sixth CPU-stage cycle from the shipped file (the first: 3k steps from lapsrn_x2 at 2e-4; the second to
     # fifth: 1.5k, 2.25k, 2.25k and 2.25k steps at 2e-4)
     _lapsrn_zoo(4, {"set5": 31.54, "set14": 28.19, "b100": 27.32}, cpu_stage=True, epochs=3, steps_per_epoch=750,
