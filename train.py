@@ -46,6 +46,8 @@ flags.DEFINE_float("reconstruction_lr_multiplier", None, "Learning-rate multipli
 flags.DEFINE_integer("epochs", None, "Epochs.")
 flags.DEFINE_integer("steps_per_epoch", None, "Steps per epoch.")
 flags.DEFINE_enum("degradation", None, ["bicubic", "gaussian", "kernel"], "How LR patches are made.")
+flags.DEFINE_float("blur_sigma", None, "--degradation=gaussian: the Gaussian blur's standard deviation in HR pixels "
+                   "before sub-sampling (the ESPCN paper's LR synthesis; e.g. 1.6 at x3, RDN's 'BD').")
 flags.DEFINE_bool("augment", None, "Flips and 90-degree rotations.")
 flags.DEFINE_list("rescale", None, "Rescaling augmentation (FSRCNN's, LapSRN's): each HR image also downscaled by "
                   "these factors in (0, 1], e.g. 1,0.9,0.8,0.7,0.6; 'none' turns off the recipe's.")
@@ -61,8 +63,9 @@ flags.DEFINE_enum("strategy", "default", ["default", "data_parallel", "mirrored"
 flags.DEFINE_string("tpu", None, "TPU address for --strategy=tpu.")
 flags.DEFINE_integer("cpu_devices", None, "Split the CPU into this many logical devices (to try mirrored on a CPU).")
 flags.DEFINE_enum("precision", None, ["auto", "float32", "bfloat16", "float16"],
-                  "Compute precision, variables always float32 (default: the recipe's, auto: bfloat16 on GPUs and on "
-                  "CPUs with AMX / AVX512-BF16 under TensorFlow, float32 elsewhere).")
+                  "Compute precision, variables always float32 (default: the recipe's, auto: bfloat16 on GPUs (float16 "
+                  "under TensorFlow) and on CPUs with AMX / AVX512-BF16 under TensorFlow, float32 elsewhere and for "
+                  "FSRCNN on a CPU, where its bfloat16 step is slower).")
 flags.DEFINE_bool("mixed_precision", False, "Alias of --precision=bfloat16 (float16 under TensorFlow on a GPU).")
 flags.DEFINE_bool("quantization_aware", None, "Fine-tune with int8 TFLite arithmetic simulated (fake-quantized "
                   "weights and activations, output clipped to [0, 1]); start from a float model with --warm_start.")
@@ -77,7 +80,7 @@ flags.DEFINE_bool("dry_run", False, "Check flags, recipe, model, data and run fo
 
 _RECIPE_FLAGS = ("preset", "channels", "lr_patch_size", "batch_size", "loss", "optimizer", "learning_rate",
                  "lr_schedule", "lr_decay_steps", "lr_decay_factor", "min_learning_rate",
-                 "warmup_steps", "reconstruction_lr_multiplier", "epochs", "steps_per_epoch", "degradation", "augment",
+                 "warmup_steps", "reconstruction_lr_multiplier", "epochs", "steps_per_epoch", "degradation", "blur_sigma", "augment",
                  "precision", "quantization_aware")
 
 

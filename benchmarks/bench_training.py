@@ -9,7 +9,7 @@ the papers' recipes) with its batch and patch sizes, loss, optimizer and degrada
 * ``Keras step``: patches/s of ``model.fit`` on one fixed batch repeated (no pipeline), the model built
   and compiled as ``train.py`` builds it (``sr_zoo.training.loop.compile_model``, the precision's mixed
   policy with the image path in float32), in float32 and in bfloat16 (``mixed_bfloat16``), each the best
-  of XLA off / on (``--jit_compile``) and 1 / N steps per execution (``--steps_per_execution``; N > 1 is
+  of XLA off / on (``--jit_compile``) and 1 / N steps per execution (default N = 20, a divisor of the zoo's 1000 steps per epoch) (``--steps_per_execution``; N > 1 is
   tried only where N steps take under ``--max_execution_seconds``: elsewhere the per-step overhead it
   removes is lost in the step);
 * ``Keras e2e``: patches/s of ``model.fit`` on the pipeline at the fastest step setting, with
@@ -32,7 +32,7 @@ Suspects of the float32 gap can be tested one at a time (the same command with a
     python benchmarks/bench_training.py --models=lapsrn_x4                          # another scale
     python benchmarks/bench_training.py --recipe=paper --models=espcn               # the paper's recipe (batch 16, SGD)
     python benchmarks/bench_training.py --no-torch --precisions=float32             # Keras float32 only
-    python benchmarks/bench_training.py --jit_compile=false --steps_per_execution=1,4,16,64
+    python benchmarks/bench_training.py --jit_compile=false --steps_per_execution=1,4,20,40
     python benchmarks/bench_training.py --repeats=3                                 # e2e / PyTorch 3x, best kept
     python benchmarks/bench_training.py --per_patch                                 # pipeline: bicubic per patch
     python benchmarks/bench_training.py --torch_threads=1                           # PyTorch on one thread
@@ -312,7 +312,7 @@ def main():
     p.add_argument("--precisions", default="float32,bfloat16", help="Keras and PyTorch precisions to time")
     p.add_argument("--jit_compile", default="auto", choices=("auto", "true", "false"),
                    help="Keras step with XLA, without, or (auto) both, the faster kept")
-    p.add_argument("--steps_per_execution", default="1,16",
+    p.add_argument("--steps_per_execution", default="1,20",
                    help="comma-separated Keras steps per execution to try (train.py --steps_per_execution)")
     p.add_argument("--max_execution_seconds", type=float, default=2.0,
                    help="skip a steps_per_execution N > 1 whose N steps take longer than this")

@@ -128,6 +128,10 @@ def check_recipe_flags(recipe, *, hr_patch_size=None, checkpoint_every=None):
         raise FlagError(f"--warmup_steps needs --lr_schedule=constant or cosine, got {recipe.lr_schedule}")
     if recipe.reconstruction_lr_multiplier <= 0:
         raise FlagError(f"--reconstruction_lr_multiplier must be positive, got {recipe.reconstruction_lr_multiplier}")
+    if recipe.degradation == "gaussian" and not (recipe.blur_sigma and recipe.blur_sigma > 0):
+        raise FlagError(f"--degradation=gaussian needs a positive --blur_sigma (HR pixels), got {recipe.blur_sigma}")
+    if recipe.blur_sigma is not None and recipe.degradation != "gaussian":
+        raise FlagError(f"--blur_sigma applies to --degradation=gaussian only, not {recipe.degradation}")
     if hr_patch_size is not None and (hr_patch_size < recipe.scale or hr_patch_size % recipe.scale):
         raise FlagError(
             f"--patch_size={hr_patch_size} (HR side) must be a positive multiple of --scale={recipe.scale}; "

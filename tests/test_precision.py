@@ -182,6 +182,22 @@ def test_upscale_in_each_precision_against_float32(data_dir, bfloat16_cpu):
     assert sr_zoo.models.precision_of(sr_zoo.inference.in_precision(edsr, "auto")) == "bfloat16"
 
 
+@pytest.mark.parametrize("gpu, model_name, expected", [
+    (False, "fsrcnn", "float32"),  # measured slower in bfloat16 on the AMX CPU (benchmarks/bench_training.py)
+    (False, "espcn", "bfloat16"),
+    (False, "edsr", "bfloat16"),
+    (True, "fsrcnn", "float16"),  # a GPU keeps the hardware's choice
+])
+def test_training_auto_is_per_architecture_on_a_cpu(monkeypatch, gpu, model_name, expected):
+    from sr_zoo.models import precision as model_precision
+
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"amx_bf16"}))
+    monkeypatch.setattr(precision, "has_gpu", lambda: gpu)
+    compute, why = model_precision.training_precision(model_name, "auto")
+    assert compute == expected and why.startswith(f"{expected} (auto: ")
+    assert model_precision.training_precision(model_name, "bfloat16") == ("bfloat16", "bfloat16")
+
+
 def test_auto_is_float32_without_native_bfloat16(monkeypatch):
     monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx2"}))
     monkeypatch.setattr(precision, "has_gpu", lambda: False)

@@ -67,8 +67,21 @@ def refused_and_dry_runs(tmp_path_factory):
         commands["nan"] = ["--model=espcn", "--scale=3", f"--datasets={t91}", "--optimizer=sgd", "--learning_rate=1e12",
                            "--lr_schedule=constant", "--epochs=1", "--steps_per_epoch=50", "--checkpoint_every=1",
                            "--validation=none", f"--output_dir={root / 'nan'}", "--verbose=0"]
+        commands["gaussian"] = [*QUICK, f"--datasets={t91}", "--degradation=gaussian", "--blur_sigma=1.6",
+                                "--epochs=1", "--steps_per_epoch=4", "--validation=none",
+                                f"--output_dir={root / 'gaussian'}", "--verbose=0"]
     results = run_batch([["train.py", *args] for args in commands.values()], cwd=ROOT, env=ENV)
     return root, dict(zip(commands, results))
+
+
+def test_gaussian_degradation_trains_with_its_blur_sigma(data_dir, refused_and_dry_runs):
+    # ESPCN's LR synthesis (Gaussian blur, then every scale-th pixel): the sigma reaches the pipeline and the record
+    root, results = refused_and_dry_runs
+    result = results["gaussian"]
+    assert result.returncode == 0, result.stderr[-2000:]
+    config = json.loads((root / "gaussian" / "run_config.json").read_text())
+    assert (config["degradation"], config["blur_sigma"]) == ("gaussian", 1.6)
+    assert (root / "gaussian" / "final.keras").exists()
 
 
 def test_trained_model_beats_bicubic_on_set5_and_evaluates(t91, data_dir, tmp_path):

@@ -54,9 +54,10 @@ _RGB_FORMATS = ("rgb24", "bgr24", "gbrp", "bgr0", "rgb0")
 PRESET_CODECS = ("libx264", "libx264rgb", "libx265")
 #: x264's and x265's presets, fastest (largest file at a given CRF) first.
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo")
-#: The preset used when none is given (for :data:`PRESET_CODECS`). Provisional: chosen by measurement with
-#: ``python benchmarks/bench_video.py --presets`` (whole-path frames/s of espcn_x3 640x360 -> 1920x1080 per
-#: preset on a 2-core CPU): the slowest preset that still keeps the whole path at or above real time.
+#: The preset used when none is given (for :data:`PRESET_CODECS`), chosen by measurement with
+#: ``python benchmarks/bench_video.py --presets --precisions=bfloat16`` (whole-path frames/s of espcn_x3
+#: 640x360 -> 1920x1080, bfloat16, YUV path, 2-core AMX CPU, alone): the slowest preset that keeps it at or
+#: above 24 frames/s (veryfast 25.6, faster 19.8). In float32 (ESPCN's ``auto``) no preset reaches 24.
 DEFAULT_PRESET = "veryfast"
 #: Batches each queue between two stages holds: the decoder may run this many batches ahead of the model,
 #: the model this many ahead of the encoder (x3 1080p, batch 4: about 50 MB of upscaled frames waiting).

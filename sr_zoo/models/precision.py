@@ -39,6 +39,25 @@ _FLOAT32 = re.compile("|".join(f"(?:{p})" for p in FLOAT32_LAYERS))
 AUTO_BFLOAT16_INFERENCE = ("edsr", "lapsrn")
 
 
+#: Architectures whose training ``precision="auto"`` keeps in float32 on a CPU (where it would pick bfloat16), by
+#: ``benchmarks/bench_training.py`` on the zoo recipes (AMX Xeon, 2 cores, alone): FSRCNN x3's step ran 3034
+#: patches/s in bfloat16 against 3362 in float32 (12-channel layers, where the casts around each op cost more
+#: than the convolutions gain); ESPCN x3 was 1.40x faster in bfloat16, LapSRN x2 2.89x, EDSR-baseline x2 3.88x.
+AUTO_FLOAT32_CPU_TRAINING = ("fsrcnn",)
+
+
+def training_precision(model_name, precision="auto"):
+    """``(precision, why)``: what ``train.py`` computes ``model_name`` ("fsrcnn", ...) in, and the protocol line's
+    reason: ``"auto"`` is the hardware's choice (:func:`sr_zoo.precision.resolve`), except float32 on a CPU for
+    the architectures in :data:`AUTO_FLOAT32_CPU_TRAINING`."""
+    described = precision_lib.describe(precision)
+    resolved = precision_lib.resolve(precision)
+    if precision == "auto" and resolved == "bfloat16" and model_name in AUTO_FLOAT32_CPU_TRAINING \
+            and not precision_lib.has_gpu():
+        return "float32", f"float32 (auto: {model_name} trains faster in float32 than in bfloat16 on this CPU)"
+    return resolved, described
+
+
 def architecture(model):
     """``"edsr"``, ``"espcn"``, ... from a zoo model's name (``"edsr_b16_f64_x2"``), or ``None``."""
     prefix = model.name.split("_")[0].lower()
@@ -103,5 +122,6 @@ def with_precision(model, precision):
     return clone
 
 
-__all__ = ["FLOAT32_LAYERS", "AUTO_BFLOAT16_INFERENCE", "architecture", "inference_precision", "keeps_float32",
+__all__ = ["FLOAT32_LAYERS", "AUTO_BFLOAT16_INFERENCE", "AUTO_FLOAT32_CPU_TRAINING", "training_precision",
+           "architecture", "inference_precision", "keeps_float32",
            "precision_of", "with_precision"]

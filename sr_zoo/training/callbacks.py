@@ -218,7 +218,8 @@ class RunTimeEstimate(_StepCounting):
     The first step compiles, so timing starts at the end of the second; the estimate is printed after
     ``after_steps`` timed steps or ``after_seconds``, whichever comes first (fewer steps in a short run,
     but always one left to estimate), or at the first epoch end before then, before validation runs.
-    With several steps per execution, "step" above reads "execution" (the callback sees only their ends).
+    With several steps per execution the callback sees only their ends: timing starts at the end of the
+    second execution and the estimate follows the first execution end with ``after_steps`` steps timed.
     """
 
     def __init__(self, start_step, total_steps, after_seconds=5.0, after_steps=5, clock=time.monotonic):
@@ -263,7 +264,9 @@ class RunTimeEstimate(_StepCounting):
         elapsed, counted = self.clock() - self.t0, self.steps - self.t_steps
         per_step, left = elapsed / counted, self._left()
         device = "GPU" if _has_gpu() else f"CPU ({os.cpu_count()} cores)"
-        print(f"\n{per_step * 1000:.1f} ms/step on {device}: about {_duration(left * per_step)} "
+        duration = _duration(left * per_step)
+        duration = duration if duration.startswith("under") else f"about {duration}"
+        print(f"\n{per_step * 1000:.1f} ms/step on {device}: {duration} "
               f"for the {left:,} step{'s' * (left != 1)} left (validation not counted)")
         self.done = True
 

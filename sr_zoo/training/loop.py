@@ -9,6 +9,7 @@ import keras
 
 from sr_zoo import losses, models
 from sr_zoo import precision as precision_lib
+from sr_zoo.models import precision as model_precision
 from sr_zoo.data import benchmarks
 from sr_zoo.errors import UsageError
 from sr_zoo.training.callbacks import (Checkpointer, LearningRateLogger, NonFiniteLossGuard, RunTimeEstimate,
@@ -77,7 +78,8 @@ def _train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None
         every device, multi-host with the ``KERAS_DISTRIBUTION_*`` variables), set for the whole run
         and restored afterwards. ``recipe.batch_size`` is the global batch, split across replicas.
       precision: ``'auto'``, ``'float32'``, ``'bfloat16'`` or ``'float16'`` compute, variables always
-        float32 (see :mod:`sr_zoo.precision`); default: the recipe's (``'auto'``).
+        float32 (see :mod:`sr_zoo.precision`; ``'auto'`` per architecture:
+        :func:`sr_zoo.models.precision.training_precision`); default: the recipe's (``'auto'``).
       mixed_precision: the older switch, kept as an alias: float16 (TF on a GPU) / bfloat16 compute.
       jit_compile: compile the train step with XLA.
       steps_per_execution: training steps per call into the compiled graph (Keras' ``steps_per_execution``):
@@ -110,10 +112,10 @@ def _train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None
     if precision is None:
         precision = "bfloat16" if mixed_precision and not (_has_gpu() and tensorflow_backend()) else (
             "float16" if mixed_precision else recipe.precision)
-    compute = precision_lib.resolve(precision)
+    compute, described = model_precision.training_precision(recipe.model, precision)
     # The global policy too: Keras adds loss scaling under mixed_float16, and layers made later follow it.
     keras.mixed_precision.set_global_policy(precision_lib.policy(compute))
-    print(f"Precision: {precision_lib.describe(precision)}; variables, checkpoints and best.keras in float32")
+    print(f"Precision: {described}; variables, checkpoints and best.keras in float32")
     keras.utils.set_random_seed(seed)
 
     def build():
@@ -130,7 +132,8 @@ def _train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None
             check_folder_recipe(recipe)
         optimizer = compile_model(model, recipe, jit_compile=jit_compile, steps_per_execution=steps_per_execution)
 
-    run_config = {**dataclasses.asdict(recipe), "seed": seed, "warm_start": str(warm_start) if warm_start else None}
+    run_config = {**dataclasses.asdict(recipe), "seed": seed, "warm_start": str(warm_start) if warm_start else None,
+                  "computed_in": described}  # what "auto" resolved to on the machine that trains
     if dry_run:
         if not restart:
             check_run_config(output_dir, run_config, write=False)

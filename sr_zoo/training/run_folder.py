@@ -22,7 +22,7 @@ def read_latest_checkpoint(output_dir):
     return state
 
 #: Settings that may differ when a run is resumed: more epochs only extend it; the precision is of the compute only.
-RESUMABLE_CHANGES = ("epochs", "precision")
+RESUMABLE_CHANGES = ("epochs", "precision", "computed_in")
 
 def check_run_config(output_dir, run_config, write=True):
     """Resumes only the same run: a folder holding a run with other settings is refused, naming them.

@@ -37,6 +37,8 @@ def training_data(recipe, seed, tfds_data_dir=None, dataset_options=None):
     lr_patch, _ = recipe.patch_sizes()
     levels = int(round(math.log2(recipe.scale))) if recipe.model == "lapsrn" else 1
     options = dict(dataset_options or {})
+    if recipe.degradation == "gaussian":  # the recipe's sigma, the one run_config.json records
+        options["sigma"] = recipe.blur_sigma
     if tensorflow_backend():
         ensure_embedded_built(recipe.datasets, tfds_data_dir)
         ds = data.train_dataset(
@@ -81,6 +83,8 @@ def check_recipe(recipe, model, replicas=1):
                          f"(devices); --batch_size is the global batch, use a multiple of {replicas}")
     if recipe.epochs < 1 or recipe.steps_per_epoch < 1:
         raise ValueError("epochs and steps_per_epoch must be at least 1")
+    if recipe.degradation == "gaussian" and not (recipe.blur_sigma and recipe.blur_sigma > 0):
+        raise ValueError(f"degradation 'gaussian' needs a positive blur_sigma (HR pixels), got {recipe.blur_sigma}")
 
 def _paper_lr_patch(recipe):
     from sr_zoo import recipes

@@ -42,7 +42,9 @@ def _training_record(zoo_model, run_dir):
         "steps_planned": planned,
         "batch_size": run_config["batch_size"],
         # the compute precision on the machine that trained it (runs before precision existed: float32)
-        "precision": _precision_label(run_config.get("precision", "float32")),
+        # as the training machine resolved it (older run folders: resolved again here)
+        "precision": run_config.get("computed_in") or _precision_label(run_config.get("model"),
+                                                                       run_config.get("precision", "float32")),
         "wall_seconds": state.get("train_seconds"),  # the whole run so far (steps_run)
         "warm_start": run_config.get("warm_start"),
         # a shipped model warm-started from its own earlier version: name which one
@@ -55,10 +57,10 @@ def _training_record(zoo_model, run_dir):
     }
 
 
-def _precision_label(precision):
-    from sr_zoo import precision as precision_lib
+def _precision_label(model_name, precision):
+    from sr_zoo.models import precision as model_precision
 
-    return precision_lib.describe(precision)
+    return model_precision.training_precision(model_name, precision)[1]
 
 
 def _lineage(warm_start):
