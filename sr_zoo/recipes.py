@@ -305,8 +305,8 @@ _AGAIN = "; another cycle warm-started from the shipped file (earlier cycles: th
 # the shipped espcn_x3, fine-tuned 15k steps from it on that degradation (train.py --degradation=gaussian
 # --blur_sigma=1.6, otherwise this recipe), scores 32.22 dB on Set5 made the same way (bicubic upscaling: 28.53)
 # and 27.74 on the MATLAB-bicubic Set5, where the shipped model scores 32.41 (and 29.95 on the Gaussian set). The
-# Gaussian protocol does not put ESPCN higher, and each model fails on the other's LR, so the paper's 32.55 (in a
-# table beside SRCNN's bicubic numbers) is a bicubic-protocol number: the degradation does not explain the gap.
+# Gaussian protocol does not put ESPCN higher, and each model fails on the other's LR: at this sigma (the paper
+# gives none) the degradation does not explain the gap to the paper's 32.55, printed beside SRCNN's bicubic numbers.
 def _espcn_zoo(scale, paper, epochs=60, learning_rate="1e-3", warm_start=None, datasets=_T91_BSD200):
     return ZooModel(
         name=f"espcn_x{scale}", model="espcn", scale=scale, channels=1, paper=paper,
