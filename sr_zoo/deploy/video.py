@@ -373,17 +373,21 @@ class FrameUpscaler:
         frames = np.asarray(frames)
         if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
             raise ValueError(f"frames must be uint8 (N, H, W, 3), got {frames.dtype} {frames.shape}")
-        per_frame = inference.activation_bytes(self.info, frames.shape[1], frames.shape[2])
-        if self.tile is not None or per_frame > inference.MEMORY_BUDGET:
+        batch = self.batch_for(frames.shape[1], frames.shape[2])
+        if batch is None:
             return np.stack([inference.upscale(self.model, f, tile=self.tile, jit_compile=self.jit_compile,
                                                precision=self.precision) for f in frames])
-        batch = max(1, min(self.batch_size, int(inference.MEMORY_BUDGET // per_frame)))
-        return np.concatenate([self._batch(frames[i : i + batch], batch) for i in range(0, len(frames), batch)])
+        return np.concatenate([
+            inference.upscale_batch(self.model, video_yuv.padded(frames[i : i + batch], batch),
+                                    jit_compile=self.jit_compile, name="video")[: len(frames) - i]
+            for i in range(0, len(frames), batch)])
 
-    def _batch(self, frames, batch):
+    def batch_for(self, height, width):
+        """Frames per model call at ``height`` x ``width``, or ``None`` when frames go one by one through the
+        tiling (``tile`` given, or one frame's activations over the memory budget)."""
         from sr_zoo import inference
 
-        n = len(frames)
-        if n < batch:  # same shape as a full batch: no retracing for the last one
-            frames = np.concatenate([frames, np.repeat(frames[-1:], batch - n, axis=0)])
-        return inference.upscale_batch(self.model, frames, jit_compile=self.jit_compile, name="video")[:n]
+        per_frame = inference.activation_bytes(self.info, height, width)
+        if self.tile is not None or per_frame > inference.MEMORY_BUDGET:
+            return None
+        return max(1, min(self.batch_size, int(inference.MEMORY_BUDGET // per_frame)))

@@ -151,21 +151,23 @@ def upscale(upscaler, frames):
     from sr_zoo import inference
 
     n, height, width = frames.y.shape
-    per_frame = inference.activation_bytes(upscaler.info, height, width)
-    if upscaler.tile is not None or per_frame > inference.MEMORY_BUDGET:  # tiled, frame by frame
+    batch = upscaler.batch_for(height, width)
+    if batch is None:  # tiled, frame by frame
         sr = np.stack([inference.predict(upscaler.model, frames.y[k, :, :, None].astype(np.float32) / np.float32(255),
                                          tile=upscaler.tile, jit_compile=upscaler.jit_compile,
                                          precision=upscaler.precision) for k in range(n)])
         return np.concatenate([_run(upscaler, frames[k : k + 1], sr[k : k + 1]) for k in range(n)])
-    batch = max(1, min(upscaler.batch_size, int(inference.MEMORY_BUDGET // per_frame)))
-    out = []
-    for i in range(0, n, batch):
-        part = frames[i : i + batch]
-        if len(part) < batch:  # same shape as a full batch: no retracing for the last one
-            pad = lambda a: np.concatenate([a, np.repeat(a[-1:], batch - len(part), axis=0)])  # noqa: E731
-            part = Yuv420Frames(pad(part.y), pad(part.uv))
-        out.append(_run(upscaler, part)[: n - i])
-    return np.concatenate(out)
+    return np.concatenate([_run(upscaler, Yuv420Frames(padded(frames.y[i : i + batch], batch),
+                                                       padded(frames.uv[i : i + batch], batch)))[: n - i]
+                           for i in range(0, n, batch)])
+
+
+def padded(frames, batch):
+    """``frames`` with its last one repeated up to ``batch``: a short last batch has a full batch's shape, so the
+    compiled functions are not traced again for it."""
+    if len(frames) == batch:
+        return frames
+    return np.concatenate([frames, np.repeat(frames[-1:], batch - len(frames), axis=0)])
 
 
 def _run(upscaler, frames, sr=None):
