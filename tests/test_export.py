@@ -275,7 +275,11 @@ def test_export_cli(tmp_path):
     ok = cli("--model=espcn_x3", "--format=tflite", "--quantize=float16", "--input_size=16x16", tmp_path / "m.tflite")
     assert ok.returncode == 0 and ok.stderr == "", ok.stderr[-2000:]
     assert "io=rgb, quantize=float16, input 16x16 uint8" in ok.stdout
-    assert exporters.TFLiteModel(tmp_path / "m.tflite")(np.zeros((16, 16, 3), np.uint8)).shape == (48, 48, 3)
+    tflite = exporters.TFLiteModel(tmp_path / "m.tflite")
+    assert tflite(np.zeros((16, 16, 3), np.uint8)).shape == (48, 48, 3)
+    grey = np.full((16, 16), 90, np.uint8)  # Set14 has one: through the file as R = G = B
+    assert tflite(grey).shape == (48, 48) and tflite(grey[..., None]).shape == (48, 48, 1)
+    np.testing.assert_array_equal(tflite(grey), tflite(np.stack([grey] * 3, axis=-1)).mean(axis=-1).round())
     cases = [
         (["--model=espcn_x3", "--format=onnx", tmp_path / "x.tflite"], ".onnx"),
         (["--model=espcn_x3", "--format=tflite", "--input_size=big", tmp_path / "y.tflite"], "input_size"),

@@ -67,6 +67,30 @@ def test_int8_file_of_a_copy_takes_its_ranges_from_the_fake_quantization(tmp_pat
         assert abs(scale - 1 / 255) < 1e-7 and zero_point == -128, detail["quantization"]
 
 
+def test_int8_file_computes_what_the_copy_simulates(tmp_path):
+    # FSRCNN-s: PReLUs (the converter rounds their slopes per tensor) and the sub-pixel deconvolution, whose tiled
+    # bias the converter mis-scales per channel; random slopes and biases, as trained weights have them.
+    import tensorflow as tf
+
+    float_model = sr_zoo.models.get("fsrcnn", scale=3, preset="fsrcnn-s")
+    rng = np.random.default_rng(1)
+    for layer in float_model.layers:
+        if layer.weights:
+            layer.set_weights([w + rng.normal(0, 0.3, w.shape).astype(w.dtype) * (w.ndim == 1 or w.ndim == 3)
+                               for w in layer.get_weights()])
+    batches = [np.clip(rng.normal(0.5, 0.2, (2, 16, 16, 1)), 0, 1).astype(np.float32) for _ in range(3)]
+    qat = quantization.quantization_aware(float_model, calibration=batches)
+    assert any(isinstance(layer, quantization.QuantizedPReLU) for layer in qat.layers)
+    path = tmp_path / "fsrcnn_int8.tflite"
+    exporters.export(qat, path, format="tflite", quantize="int8", io="model", input_size=(16, 16))
+    ops = {op["op_name"] for op in tf.lite.Interpreter(str(path))._get_ops_details()}
+    assert "PRELU" in ops and "DEQUANTIZE" not in ops, ops  # one int8 op per PReLU, nothing left in float
+    x = batches[0][0]
+    simulated, got = np.asarray(qat(x[None]))[0], exporters.TFLiteModel(path)(x)
+    levels = np.abs(got - simulated) * 255
+    assert levels.mean() < 0.3 and levels.max() <= 4, (levels.mean(), levels.max())
+
+
 def test_quantization_aware_training_writes_a_quantization_aware_best_model(data_dir, tmp_path):
     recipe = recipes.get("fsrcnn", 3).replace(  # PReLU: ranges learnt from the data
         preset="fsrcnn-s", datasets=(str(data_dir / "T91"),), epochs=1, steps_per_epoch=3, batch_size=8,

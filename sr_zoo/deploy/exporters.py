@@ -82,7 +82,7 @@ def export(model, output, *, format, quantize="none", input_size=None, io="rgb",
     """
     from sr_zoo.deploy import metadata, onnx_export, rgb_io, tflite_export
     from sr_zoo.models.analysis import describe
-    from sr_zoo.models.quantization import is_quantization_aware
+    from sr_zoo.models.quantization import conversion_graph, is_quantization_aware
 
     output = pathlib.Path(output)
     check_options(output, format, quantize, input_size, io)
@@ -100,7 +100,9 @@ def export(model, output, *, format, quantize="none", input_size=None, io="rgb",
                           name=name, source=source)
     result = {"path": str(output), "format": format, "quantize": quantize, "io": io, "input_size": "dynamic",
               "metadata": meta}
-    graph = rgb_io.rgb_model(model, info) if io == "rgb" and format != "saved_model" else model
+    # a quantization-aware copy's PReLUs as the one op the converter turns into an int8 PRELU
+    network = conversion_graph(model) if format == "tflite" else model
+    graph = rgb_io.rgb_model(network, info) if io == "rgb" and format != "saved_model" else network
     if format == "saved_model":
         (_saved_model if io == "rgb" else _saved_model_of_network)(model, info, output, meta)
     elif format == "onnx":

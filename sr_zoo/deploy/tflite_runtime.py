@@ -20,7 +20,8 @@ class TFLiteModel:
     """Runs an exported ``.tflite`` file on one image, resizing the interpreter's input to the image's size.
 
     An RGB-in/out file (the default export) takes and returns uint8 RGB
-    ``(H, W, 3)``, as :func:`sr_zoo.upscale` does. A model-only file
+    ``(H, W, 3)``, as :func:`sr_zoo.upscale` does; a grey image goes through
+    it as R = G = B and comes back grey (the channels' mean). A model-only file
     (``io="model"``) takes float LR ``(H, W, C)`` in [0, 1] and returns
     ``model(lr[None])[0]``; int8 inputs are quantized and int8 outputs
     dequantized with the file's parameters.
@@ -41,7 +42,16 @@ class TFLiteModel:
         return len(self.input["shape_signature"]) == 3 and self.input["dtype"] == np.uint8
 
     def __call__(self, lr):
-        lr = np.asarray(lr, np.uint8) if self.rgb_io else np.asarray(lr, np.float32)[None]
+        if self.rgb_io and np.ndim(lr) in (2, 3) and (np.ndim(lr) == 2 or np.shape(lr)[-1] == 1):
+            # grey (HxW or HxWx1): through the RGB file as R = G = B, the channels' mean back (the file itself
+            # takes RGB only; XNNPACK fails to resize its graph to one channel)
+            grey = np.asarray(lr, np.uint8)
+            out = self._run(np.repeat(grey.reshape(*grey.shape[:2], 1), 3, axis=-1))
+            out = np.round(out.mean(axis=-1, keepdims=True)).astype(np.uint8)
+            return out[..., 0] if grey.ndim == 2 else out
+        return self._run(np.asarray(lr, np.uint8) if self.rgb_io else np.asarray(lr, np.float32)[None])
+
+    def _run(self, lr):
         it = self.interpreter
         if tuple(self.input["shape"]) != lr.shape:
             it.resize_tensor_input(self.input["index"], lr.shape, strict=False)
