@@ -560,9 +560,9 @@ ZOO = {z.name: z for z in [
     # scratch, then 1.2k, 2.4k, 3.2k, 2.4k, 2.4k and 2.4k at 3e-4)
     _lapsrn_zoo(2, {"set5": 37.52, "set14": 32.99, "b100": 31.80}, bfloat16_stage=True, epochs=10,
                 learning_rate="1e-4", warm_start="lapsrn_x2"),
-    # a sixth CPU-stage cycle from the shipped file (the first: 3k steps from lapsrn_x2 at 2e-4; the second to
-    # fifth: 1.5k, 2.25k, 2.25k and 2.25k steps at 2e-4)
-    _lapsrn_zoo(4, {"set5": 31.54, "set14": 28.19, "b100": 27.32}, cpu_stage=True, epochs=3, steps_per_epoch=750,
+    # the first bfloat16 stage from the shipped file (before it, six float32 CPU-stage cycles on 128x128 patches in
+    # batches of 4: 3k steps from lapsrn_x2 at 2e-4, then 1.5k, 2.25k, 2.25k, 2.25k and 2.25k at 2e-4)
+    _lapsrn_zoo(4, {"set5": 31.54, "set14": 28.19, "b100": 27.32}, bfloat16_stage=True, epochs=10,
                 warm_start="lapsrn_x4"),
     # transferred again from the shipped lapsrn_x4 after its sixth cycle (earlier x8 files grew from x4's first
     # and fifth files); cycles from the x8 file itself (1.5k steps at 2e-4, 2k at 1e-4) dipped and ended below it
