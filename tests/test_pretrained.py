@@ -66,6 +66,11 @@ def test_command_line_table_and_the_readme_carry_the_manifest_numbers():
         "README's zoo table is stale: run `python -m sr_zoo.pretrained --update_readme`")
     assert zoo_tools.compute_table().strip() in readme, (
         "README's compute table is stale: run `python -m sr_zoo.pretrained --update_readme`")
+    assert zoo_tools.int8_table().strip() in readme, (
+        "README's int8 table is stale: run `python -m sr_zoo.pretrained --update_readme`")
+    for name, entry in pretrained.available().items():  # every shipped int8 file has its row with its numbers
+        if "int8" in entry:
+            assert f"| `{name}` | {entry['int8']['measured']['set5']['float']:.2f} / " in readme
     plain = subprocess.run([sys.executable, "-m", "sr_zoo.pretrained"], cwd=ROOT, capture_output=True, text=True,
                            timeout=120)
     assert plain.returncode == 0 and "espcn_x3" in plain.stdout

@@ -11,7 +11,7 @@ from sr_zoo.zoo_tools.figure import FIGURE_CROPS, figure
 from sr_zoo.zoo_tools.publish import publish
 from sr_zoo.zoo_tools.readme import update_readme
 from sr_zoo.zoo_tools.record import compute_record, spent_flops
-from sr_zoo.zoo_tools.tables import compute_table, status, table
+from sr_zoo.zoo_tools.tables import compute_table, int8_table, status, table
 
-__all__ = ["publish", "compute_record", "spent_flops", "status", "table", "compute_table", "figure", "FIGURE_CROPS",
-           "update_readme"]
+__all__ = ["publish", "compute_record", "spent_flops", "status", "table", "compute_table", "int8_table", "figure",
+           "FIGURE_CROPS", "update_readme"]

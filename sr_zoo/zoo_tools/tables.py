@@ -105,3 +105,31 @@ def compute_table():
                  "the paper's steps are sr_zoo.recipes' epochs x steps per epoch, an upper bound where the paper "
                  "stops early.")
     return "\n".join(lines)
+
+
+def int8_table():
+    """Per light model with an int8 recipe: the shipped quantization-aware int8 file's Y-PSNR beside the float
+    model's (Set5 / Set14 / B100, measured in LiteRT by ``publish_int8``), or what the export falls back to."""
+    from sr_zoo import recipes
+    from sr_zoo.zoo_tools.int8 import MAX_DROP
+
+    entries = pretrained.available()
+    lines = ["| Model | Set5 float / int8 (drop) | Set14 float / int8 (drop) | B100 float / int8 (drop) | int8 weights |",
+             "|---|:---:|:---:|:---:|---|"]
+    for name in recipes.INT8:
+        record = entries.get(name, {}).get("int8")
+        if record is None:
+            lines.append(f"| `{name}` | – | – | – | none yet: `--quantize=int8` calibrates the float weights |")
+            continue
+        m = record["measured"]
+        cells = [f"{m[b]['float']:.2f} / {m[b]['int8']:.2f} ({m[b]['drop']:.3f})" if b in m else "–"
+                 for b in pretrained.BENCHMARKS]
+        steps = record["training"].get("steps_run")
+        trained = f", {steps // 1000}k quantization-aware steps" if steps else ""
+        lines.append(f"| `{name}` | {' | '.join(cells)} | `{record['file']}`{trained} |")
+    lines.append("")
+    lines.append(f"Y-PSNR in dB of the int8 TFLite file (uint8 RGB in and out) in LiteRT against the float model "
+                 f"through `sr_zoo.upscale`; {pretrained.PROTOCOL}. A file ships when its Set5 drop is at most "
+                 f"{MAX_DROP} dB.")
+    return "\n".join(lines)
+
