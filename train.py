@@ -80,8 +80,8 @@ flags.DEFINE_bool("dry_run", False, "Check flags, recipe, model, data and run fo
 
 _RECIPE_FLAGS = ("preset", "channels", "lr_patch_size", "batch_size", "loss", "optimizer", "learning_rate",
                  "lr_schedule", "lr_decay_steps", "lr_decay_factor", "min_learning_rate",
-                 "warmup_steps", "reconstruction_lr_multiplier", "epochs", "steps_per_epoch", "degradation", "blur_sigma", "augment",
-                 "precision", "quantization_aware")
+                 "warmup_steps", "reconstruction_lr_multiplier", "epochs", "steps_per_epoch", "degradation", "blur_sigma",
+                 "augment", "precision", "quantization_aware")
 
 
 def recipe_from_flags():

@@ -9,7 +9,8 @@ the papers' recipes) with its batch and patch sizes, loss, optimizer and degrada
 * ``Keras step``: patches/s of ``model.fit`` on one fixed batch repeated (no pipeline), the model built
   and compiled as ``train.py`` builds it (``sr_zoo.training.loop.compile_model``, the precision's mixed
   policy with the image path in float32), in float32 and in bfloat16 (``mixed_bfloat16``), each the best
-  of XLA off / on (``--jit_compile``) and 1 / N steps per execution (default N = 20, a divisor of the zoo's 1000 steps per epoch) (``--steps_per_execution``; N > 1 is
+  of XLA off / on (``--jit_compile``) and 1 / N steps per execution (``--steps_per_execution``, default
+  N = 20, a divisor of the zoo's 1000 steps per epoch; N > 1 is
   tried only where N steps take under ``--max_execution_seconds``: elsewhere the per-step overhead it
   removes is lost in the step);
 * ``Keras e2e``: patches/s of ``model.fit`` on the pipeline at the fastest step setting, with

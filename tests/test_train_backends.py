@@ -88,7 +88,8 @@ def test_lapsrn_pyramid_nan_guard_and_tf_only_features_under_jax(t91, tmp_path):
         (["--datasets=t91"], "dataset 't91': under KERAS_BACKEND=jax training reads image folders; TFDS datasets "
                              "need KERAS_BACKEND=tensorflow (pip install tensorflow tensorflow-datasets)"),
         ([f"--datasets={t91}", "--strategy=mirrored"], "--strategy=mirrored is a tf.distribute strategy"),
-        ([f"--datasets={t91}", "--degradation=gaussian", "--blur_sigma=1.6"], "degradation='gaussian' needs the tf.data pipeline"),
+        ([f"--datasets={t91}", "--degradation=gaussian", "--blur_sigma=1.6"],
+         "degradation='gaussian' needs the tf.data pipeline"),
     ]
     # The five commands in one process without TensorFlow (tests/cli_batch.py, each as `python train.py ...`
     # would); the real process is test_sigkill_then_resume_under_jax_and_best_model_loads_under_tensorflow's.

@@ -42,13 +42,14 @@ class TFLiteModel:
         return len(self.input["shape_signature"]) == 3 and self.input["dtype"] == np.uint8
 
     def __call__(self, lr):
-        if self.rgb_io and np.ndim(lr) in (2, 3) and (np.ndim(lr) == 2 or np.shape(lr)[-1] == 1):
+        grey = np.ndim(lr) == 2 or (np.ndim(lr) == 3 and np.shape(lr)[-1] == 1)
+        if self.rgb_io and grey:
             # grey (HxW or HxWx1): through the RGB file as R = G = B, the channels' mean back (the file itself
             # takes RGB only; XNNPACK fails to resize its graph to one channel)
-            grey = np.asarray(lr, np.uint8)
-            out = self._run(np.repeat(grey.reshape(*grey.shape[:2], 1), 3, axis=-1))
+            image = np.asarray(lr, np.uint8)
+            out = self._run(np.repeat(image.reshape(*image.shape[:2], 1), 3, axis=-1))
             out = np.round(out.mean(axis=-1, keepdims=True)).astype(np.uint8)
-            return out[..., 0] if grey.ndim == 2 else out
+            return out[..., 0] if image.ndim == 2 else out
         return self._run(np.asarray(lr, np.uint8) if self.rgb_io else np.asarray(lr, np.float32)[None])
 
     def _run(self, lr):

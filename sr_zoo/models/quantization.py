@@ -95,18 +95,24 @@ class FakeQuant(keras.layers.Layer):
         return config
 
 
-def _per_channel(kernel):
-    """``kernel`` on TFLite's int8 grid: per output channel (last axis), symmetric, -127..127."""
+def _symmetric_int8(tensor, per_channel):
+    """``tensor`` on a symmetric int8 grid (-127..127) set by its largest magnitude: per output channel (last
+    axis) or for the whole tensor."""
     ops = keras.ops
-    bound = ops.maximum(ops.max(ops.abs(kernel), axis=tuple(range(len(kernel.shape) - 1))), 1e-8)
-    return keras.quantizers.fake_quant_with_min_max_vars(kernel, -bound, bound, num_bits=8, narrow_range=True,
-                                                         axis=-1)
+    axes = tuple(range(len(tensor.shape) - 1)) if per_channel else None
+    bound = ops.maximum(ops.max(ops.abs(tensor), axis=axes), 1e-8)
+    return keras.quantizers.fake_quant_with_min_max_vars(tensor, -bound, bound, num_bits=8, narrow_range=True,
+                                                         axis=-1 if per_channel else None)
+
+
+def _per_channel(kernel):
+    """``kernel`` on TFLite's int8 grid for convolution weights: per output channel."""
+    return _symmetric_int8(kernel, per_channel=True)
 
 
 def _per_tensor(tensor):
-    """``tensor`` on a symmetric int8 grid (-127..127) set by its largest magnitude."""
-    bound = keras.ops.maximum(keras.ops.max(keras.ops.abs(tensor)), 1e-8)
-    return keras.quantizers.fake_quant_with_min_max_vars(tensor, -bound, bound, num_bits=8, narrow_range=True)
+    """``tensor`` on one symmetric int8 grid (PReLU slopes, the sub-pixel deconvolution's kernel)."""
+    return _symmetric_int8(tensor, per_channel=False)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
