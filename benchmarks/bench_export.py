@@ -1,7 +1,8 @@
 """Choose a model: every shipped model's quality, size and speed per runtime, on this CPU.
 
     python benchmarks/bench_export.py --models=espcn_x3,fsrcnn-s_x3 --repeats=3
-    python benchmarks/bench_export.py       # every shipped model (LapSRN x8 and EDSR-baseline: minutes each)
+    python benchmarks/bench_export.py       # every shipped model (LapSRN and EDSR-baseline: minutes each;
+                                            # LapSRN x8's 5120x2880 output needed more than 24 GB)
 
 Per model: Set5 Y-PSNR (crop = scale, MATLAB LR; the manifest's float number,
 and the int8 TFLite file's own, measured here in LiteRT), parameters, and the
