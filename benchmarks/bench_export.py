@@ -1,8 +1,7 @@
 """Choose a model: every shipped model's quality, size and speed per runtime, on this CPU.
 
     python benchmarks/bench_export.py --models=espcn_x3,fsrcnn-s_x3 --repeats=3
-    python benchmarks/bench_export.py       # every shipped model (LapSRN and EDSR-baseline: minutes each;
-                                            # LapSRN x8's 5120x2880 output needed more than 24 GB)
+    python benchmarks/bench_export.py       # every shipped model (LapSRN and EDSR-baseline: minutes each)
 
 Per model: Set5 Y-PSNR (crop = scale, MATLAB LR; the manifest's float number,
 and the int8 TFLite file's own, measured here in LiteRT), parameters, and the
@@ -18,9 +17,16 @@ milliseconds one 640x360 RGB frame takes from uint8 RGB in to uint8 RGB out:
 
 Median of --repeats after one warm-up run; the load average is printed
 beside the table. Ends with one recommendation per use and scale.
+
+Each model is measured in a child process that saves its row after each
+runtime: when one runtime fails or is killed (LapSRN x8's 5120x2880 output
+can need more than 24 GB in TFLite), its cells read "–", the reason is
+printed under the table, and the other runtimes and models are still measured.
 """
 
 import argparse
+import json
+import multiprocessing
 import os
 import pathlib
 import statistics
@@ -92,33 +98,94 @@ def int8_model(name):
     return (sr_zoo.pretrained.load_int8(name), "QAT") if path else (sr_zoo.pretrained.load(name), "PTQ")
 
 
-def measure(name, repeats, tmp):
-    entry = sr_zoo.pretrained.available()[name]
-    model, scale = sr_zoo.pretrained.load(name), entry["scale"]
-    frame = np.random.default_rng(0).integers(0, 256, (*FRAME, 3), dtype=np.uint8)
-    row = {"name": name, "scale": scale, "set5": entry["measured"]["set5"]["psnr"], "params": entry["parameters"]}
-    row["keras_f32"] = timed(lambda: sr_zoo.upscale(model, frame, precision="float32"), repeats)
-    row["keras_auto"] = timed(lambda: sr_zoo.upscale(model, frame, precision="auto"), repeats)
-    f32 = pathlib.Path(tmp) / f"{name}.tflite"
-    exporters.export(model, f32, format="tflite")
+STAGES = ("keras", "tflite_float32", "tflite_int8", "onnx")
+STAGE_NAMES = {"keras": "Keras", "tflite_float32": "TFLite float32", "tflite_int8": "TFLite int8", "onnx": "ONNX Runtime"}
+
+
+def keras_cells(name, model, frame, repeats, tmp):
+    return {"keras_f32": timed(lambda: sr_zoo.upscale(model, frame, precision="float32"), repeats),
+            "keras_auto": timed(lambda: sr_zoo.upscale(model, frame, precision="auto"), repeats)}
+
+
+def tflite_float32_cells(name, model, frame, repeats, tmp):
+    path = pathlib.Path(tmp) / f"{name}.tflite"
+    exporters.export(model, path, format="tflite")
+    return {f"tfl_f32_{threads}": timed(tflite_runner(path, threads, frame.shape), repeats) for threads in (1, 2)}
+
+
+def tflite_int8_cells(name, model, frame, repeats, tmp):
+    path = pathlib.Path(tmp) / f"{name}.int8.tflite"
+    weights, cells = int8_model(name)
+    cells = {"int8_weights": cells}
+    exporters.export(weights, path, format="tflite", quantize="int8")
     for threads in (1, 2):
-        row[f"tfl_f32_{threads}"] = timed(tflite_runner(f32, threads, frame.shape), repeats)
-    i8 = pathlib.Path(tmp) / f"{name}.int8.tflite"
-    weights, row["int8_weights"] = int8_model(name)
-    try:
-        exporters.export(weights, i8, format="tflite", quantize="int8")
-        for threads in (1, 2):
-            row[f"tfl_i8_{threads}"] = timed(tflite_runner(i8, threads, frame.shape), repeats)
-        tfl = exporters.TFLiteModel(i8)
-        (score,) = evaluation.evaluate({"int8": lambda lr, s: tfl(lr)}, ["set5"], [scale])
-        row["set5_int8"] = score.psnr
-    except (RuntimeError, ValueError) as e:  # report it in the table, keep measuring the rest
-        row["int8_error"] = str(e).splitlines()[0][:70]
-    onnx = pathlib.Path(tmp) / f"{name}.onnx"
-    exporters.export(model, onnx, format="onnx")
-    row["onnx"] = timed(onnx_runner(onnx, frame.shape), repeats)
-    row["opencv"] = opencv_check(onnx, frame[:48, :64])
+        cells[f"tfl_i8_{threads}"] = timed(tflite_runner(path, threads, frame.shape), repeats)
+    tfl = exporters.TFLiteModel(path)
+    (score,) = evaluation.evaluate({"int8": lambda lr, s: tfl(lr)}, ["set5"], [model_scale(name)])
+    cells["set5_int8"] = score.psnr
+    return cells
+
+
+def onnx_cells(name, model, frame, repeats, tmp):
+    path = pathlib.Path(tmp) / f"{name}.onnx"
+    exporters.export(model, path, format="onnx")
+    return {"onnx": timed(onnx_runner(path, frame.shape), repeats), "opencv": opencv_check(path, frame[:48, :64])}
+
+
+STAGE_CELLS = {"keras": keras_cells, "tflite_float32": tflite_float32_cells, "tflite_int8": tflite_int8_cells,
+               "onnx": onnx_cells}
+
+
+def model_scale(name):
+    return sr_zoo.pretrained.available()[name]["scale"]
+
+
+def measure_stages(row_path, repeats, tmp):
+    """Child process: measures the row's stages not yet done, saving the row after each (a killed process
+    keeps what it measured; ``running`` names the stage it died in)."""
+    row = json.loads(row_path.read_text())
+    model = sr_zoo.pretrained.load(row["name"])
+    frame = np.random.default_rng(0).integers(0, 256, (*FRAME, 3), dtype=np.uint8)
+    for stage in STAGES:
+        if stage in row["done"]:
+            continue
+        row["running"] = stage
+        row_path.write_text(json.dumps(row))
+        try:
+            row.update(STAGE_CELLS[stage](row["name"], model, frame, repeats, tmp))
+        except Exception as e:  # report it in the table, keep measuring the rest
+            row["failed"][stage] = str(e).splitlines()[0][:70]
+        row["done"].append(stage)
+        del row["running"]
+        row_path.write_text(json.dumps(row))
+
+
+def measure(name, repeats, tmp):
+    """One model's row. Its stages run in a child process; when the out-of-memory killer (or anything else)
+    ends it, the stage it was in is marked failed and a new process measures the rest."""
+    entry = sr_zoo.pretrained.available()[name]
+    row = {"name": name, "scale": entry["scale"], "set5": entry["measured"]["set5"]["psnr"],
+           "params": entry["parameters"], "done": [], "failed": {}}
+    row_path = pathlib.Path(tmp) / f"{name}.row.json"
+    row_path.write_text(json.dumps(row))
+    while len(row["done"]) < len(STAGES):
+        child = multiprocessing.get_context("spawn").Process(target=measure_stages, args=(row_path, repeats, tmp))
+        child.start()
+        child.join()
+        row = json.loads(row_path.read_text())
+        if child.exitcode != 0:
+            stage = row.pop("running", STAGES[len(row["done"])])
+            row["failed"][stage] = (f"killed by signal {-child.exitcode}" + (" (out of memory?)" if child.exitcode == -9
+                                                                             else "") if child.exitcode < 0
+                                    else f"exit code {child.exitcode}")
+            row["done"].append(stage)
+            row_path.write_text(json.dumps(row))
     return row
+
+
+def fastest(row):
+    """The row's fastest float runtime in ms (inf when none was measured)."""
+    return min((row[k] for k in ("keras_auto", "tfl_f32_2", "onnx") if k in row), default=float("inf"))
 
 
 def recommendations(rows):
@@ -126,7 +193,6 @@ def recommendations(rows):
     for scale in sorted({r["scale"] for r in rows}):
         at = [r for r in rows if r["scale"] == scale]
         phone = [r for r in at if r.get("tfl_i8_1", float("inf")) <= PHONE_MS]
-        fastest = lambda r: min(r["keras_auto"], r["tfl_f32_2"], r["onnx"])  # noqa: E731
         server = [r for r in at if fastest(r) <= SERVER_MS]
         best = max(at, key=lambda r: r["set5"])
         parts = []
@@ -137,8 +203,28 @@ def recommendations(rows):
         if server:
             s = max(server, key=lambda r: r["set5"])
             parts.append(f"CPU server: {s['name']} ({s['set5']:.2f} dB, {fastest(s):.0f} ms at its fastest)")
-        parts.append(f"best quality: {best['name']} ({best['set5']:.2f} dB, {fastest(best):.0f} ms at its fastest)")
+        speed = f"{fastest(best):.0f} ms at its fastest" if fastest(best) < float("inf") else "no runtime measured"
+        parts.append(f"best quality: {best['name']} ({best['set5']:.2f} dB, {speed})")
         lines.append(f"- x{scale}: " + "; ".join(parts))
+    return lines
+
+
+def cells(row, *keys):
+    """Milliseconds joined by " / ", "–" where a stage failed."""
+    return " / ".join(f"{row[k]:.0f}" if k in row else "–" for k in keys)
+
+
+def table(rows):
+    lines = ["| model | Set5 float | Set5 int8 TFLite | parameters | Keras float32 | Keras auto | TFLite float32 "
+             "1 / 2 threads | TFLite int8 1 / 2 threads | ONNX Runtime |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        int8 = f"{r['set5_int8']:.2f} ({r['int8_weights']})" if "set5_int8" in r else "–"
+        lines.append(f"| {r['name']} | {r['set5']:.2f} | {int8} | {r['params']:,} | {cells(r, 'keras_f32')} | "
+                     f"{cells(r, 'keras_auto')} | {cells(r, 'tfl_f32_1', 'tfl_f32_2')} | "
+                     f"{cells(r, 'tfl_i8_1', 'tfl_i8_2')} | {cells(r, 'onnx')} |")
+    failures = [f"{r['name']} {STAGE_NAMES[stage]}: {why}" for r in rows for stage, why in r["failed"].items()]
+    if failures:
+        lines.append("\nNot measured (–): " + "; ".join(failures))
     return lines
 
 
@@ -147,6 +233,9 @@ def main():
     parser.add_argument("--models", default=",".join(sr_zoo.pretrained.available()))
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
+    unknown = [n for n in args.models.split(",") if n not in sr_zoo.pretrained.available()]
+    if unknown:
+        parser.error(f"--models: not in the zoo: {', '.join(unknown)}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.models.split(","):
@@ -154,17 +243,9 @@ def main():
             print(f"measured (load average {os.getloadavg()[0]:.2f}): {rows[-1]}", file=sys.stderr, flush=True)
     print(f"ms per 640x360 RGB frame, uint8 in and out, on this CPU ({os.cpu_count()} cores, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}); Set5 Y-PSNR (dB), crop = scale\n")
-    print("| model | Set5 float | Set5 int8 TFLite | parameters | Keras float32 | Keras auto | TFLite float32 "
-          "1 / 2 threads | TFLite int8 1 / 2 threads | ONNX Runtime |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        if "int8_error" in r:
-            int8_psnr, int8_ms = f"fails ({r['int8_error']})", "-"
-        else:
-            int8_psnr, int8_ms = f"{r['set5_int8']:.2f} ({r['int8_weights']})", f"{r['tfl_i8_1']:.0f} / {r['tfl_i8_2']:.0f}"
-        print(f"| {r['name']} | {r['set5']:.2f} | {int8_psnr} | {r['params']:,} | {r['keras_f32']:.0f} | "
-              f"{r['keras_auto']:.0f} | {r['tfl_f32_1']:.0f} / {r['tfl_f32_2']:.0f} | {int8_ms} | {r['onnx']:.0f} |")
-    print("\nONNX files in OpenCV: " + "; ".join(f"{r['name']}: {r['opencv']}" for r in rows))
+    print("\n".join(table(rows)))
+    opencv = [f"{r['name']}: {r['opencv']}" for r in rows if "opencv" in r]
+    print("\nONNX files in OpenCV: " + "; ".join(opencv))
     print("QAT: the zoo's quantization-aware int8 weights; PTQ: the float weights calibrated on 16 T91 crops.")
     print(f"Phone: int8 TFLite within {PHONE_MS} ms on one thread; CPU server: the fastest runtime within "
           f"{SERVER_MS} ms.\n")
