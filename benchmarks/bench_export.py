@@ -115,13 +115,13 @@ def tflite_float32_cells(name, model, frame, repeats, tmp):
 
 def tflite_int8_cells(name, model, frame, repeats, tmp):
     path = pathlib.Path(tmp) / f"{name}.int8.tflite"
-    weights, cells = int8_model(name)
-    cells = {"int8_weights": cells}
+    weights, kind = int8_model(name)
+    cells = {"int8_weights": kind}
     exporters.export(weights, path, format="tflite", quantize="int8")
     for threads in (1, 2):
         cells[f"tfl_i8_{threads}"] = timed(tflite_runner(path, threads, frame.shape), repeats)
     tfl = exporters.TFLiteModel(path)
-    (score,) = evaluation.evaluate({"int8": lambda lr, s: tfl(lr)}, ["set5"], [model_scale(name)])
+    (score,) = evaluation.evaluate({"int8": lambda lr, s: tfl(lr)}, ["set5"], [sr_zoo.pretrained.available()[name]["scale"]])
     cells["set5_int8"] = score.psnr
     return cells
 
@@ -134,10 +134,6 @@ def onnx_cells(name, model, frame, repeats, tmp):
 
 STAGE_CELLS = {"keras": keras_cells, "tflite_float32": tflite_float32_cells, "tflite_int8": tflite_int8_cells,
                "onnx": onnx_cells}
-
-
-def model_scale(name):
-    return sr_zoo.pretrained.available()[name]["scale"]
 
 
 def measure_stages(row_path, repeats, tmp):
@@ -160,6 +156,12 @@ def measure_stages(row_path, repeats, tmp):
         row_path.write_text(json.dumps(row))
 
 
+def exit_reason(exitcode):
+    if exitcode == -9:
+        return "killed by signal 9 (out of memory?)"
+    return f"killed by signal {-exitcode}" if exitcode < 0 else f"exit code {exitcode}"
+
+
 def measure(name, repeats, tmp):
     """One model's row. Its stages run in a child process; when the out-of-memory killer (or anything else)
     ends it, the stage it was in is marked failed and a new process measures the rest."""
@@ -175,9 +177,7 @@ def measure(name, repeats, tmp):
         row = json.loads(row_path.read_text())
         if child.exitcode != 0:
             stage = row.pop("running", STAGES[len(row["done"])])
-            row["failed"][stage] = (f"killed by signal {-child.exitcode}" + (" (out of memory?)" if child.exitcode == -9
-                                                                             else "") if child.exitcode < 0
-                                    else f"exit code {child.exitcode}")
+            row["failed"][stage] = exit_reason(child.exitcode)
             row["done"].append(stage)
             row_path.write_text(json.dumps(row))
     return row

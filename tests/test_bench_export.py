@@ -34,3 +34,9 @@ def test_row_with_no_runtime_measured():
     row = _row("lapsrn_x8", 8, 26.0, failed={s: "killed by signal 9" for s in bench_export.STAGES})
     assert bench_export.recommendations([row]) == ["- x8: best quality: lapsrn_x8 (26.00 dB, no runtime measured)"]
     assert bench_export.table([row])[2] == "| lapsrn_x8 | 26.00 | – | 1,000 | – | – | – / – | – / – | – |"
+
+
+def test_exit_reasons():
+    assert bench_export.exit_reason(-9) == "killed by signal 9 (out of memory?)"
+    assert bench_export.exit_reason(-15) == "killed by signal 15"
+    assert bench_export.exit_reason(1) == "exit code 1"
