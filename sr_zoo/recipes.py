@@ -639,6 +639,9 @@ def zoo(name):
 #: left in float, the same int8 weights score 32.20, and each of its 8 activation quantizers alone costs
 #: 0.02-0.10 dB (the widest range, the first convolution's [-4.3, 2.1], the most): no single layer to keep
 #: in float. espcn_x2 likewise: 36.11 quantized, 36.27 with float activations (float model 36.32).
+#: TFLite's 16x8 mode (int8 weights, int16 activations; PTQ, Y in and out) is no way out: its drops are
+#: 0.17 / 0.09 / 0.15 dB (espcn_x2, fsrcnn-s_x3, fsrcnn_x2) but it runs 5-50x slower than int8 (no XNNPACK
+#: kernels; 2108 against 40 ms for espcn_x2 at 640x360 on one thread), and PRELU has no 16x8 kernel.
 INT8 = {
     **{f"espcn_x{s}": (40, "3e-4") for s in (2, 3, 4)},
     **{f"{p}_x{s}": (8, "3e-4") for p in ("fsrcnn", "fsrcnn-s") for s in (2, 3, 4)},
