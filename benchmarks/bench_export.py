@@ -98,42 +98,43 @@ def int8_model(name):
     return (sr_zoo.pretrained.load_int8(name), "QAT") if path else (sr_zoo.pretrained.load(name), "PTQ")
 
 
-STAGES = ("keras", "tflite_float32", "tflite_int8", "onnx")
-STAGE_NAMES = {"keras": "Keras", "tflite_float32": "TFLite float32", "tflite_int8": "TFLite int8", "onnx": "ONNX Runtime"}
-
-
-def keras_cells(name, model, frame, repeats, tmp):
+def keras_cells(row, model, frame, repeats, tmp):
     return {"keras_f32": timed(lambda: sr_zoo.upscale(model, frame, precision="float32"), repeats),
             "keras_auto": timed(lambda: sr_zoo.upscale(model, frame, precision="auto"), repeats)}
 
 
-def tflite_float32_cells(name, model, frame, repeats, tmp):
-    path = pathlib.Path(tmp) / f"{name}.tflite"
+def tflite_float32_cells(row, model, frame, repeats, tmp):
+    path = pathlib.Path(tmp) / f"{row['name']}.tflite"
     exporters.export(model, path, format="tflite")
     return {f"tfl_f32_{threads}": timed(tflite_runner(path, threads, frame.shape), repeats) for threads in (1, 2)}
 
 
-def tflite_int8_cells(name, model, frame, repeats, tmp):
-    path = pathlib.Path(tmp) / f"{name}.int8.tflite"
-    weights, kind = int8_model(name)
+def tflite_int8_cells(row, model, frame, repeats, tmp):
+    path = pathlib.Path(tmp) / f"{row['name']}.int8.tflite"
+    weights, kind = int8_model(row["name"])
     cells = {"int8_weights": kind}
     exporters.export(weights, path, format="tflite", quantize="int8")
     for threads in (1, 2):
         cells[f"tfl_i8_{threads}"] = timed(tflite_runner(path, threads, frame.shape), repeats)
     tfl = exporters.TFLiteModel(path)
-    (score,) = evaluation.evaluate({"int8": lambda lr, s: tfl(lr)}, ["set5"], [sr_zoo.pretrained.available()[name]["scale"]])
+    (score,) = evaluation.evaluate({"int8": lambda lr, s: tfl(lr)}, ["set5"], [row["scale"]])
     cells["set5_int8"] = score.psnr
     return cells
 
 
-def onnx_cells(name, model, frame, repeats, tmp):
-    path = pathlib.Path(tmp) / f"{name}.onnx"
+def onnx_cells(row, model, frame, repeats, tmp):
+    path = pathlib.Path(tmp) / f"{row['name']}.onnx"
     exporters.export(model, path, format="onnx")
     return {"onnx": timed(onnx_runner(path, frame.shape), repeats), "opencv": opencv_check(path, frame[:48, :64])}
 
 
-STAGE_CELLS = {"keras": keras_cells, "tflite_float32": tflite_float32_cells, "tflite_int8": tflite_int8_cells,
-               "onnx": onnx_cells}
+#: The runtimes measured per model, in order: their names in the table and the function measuring their cells.
+STAGES = {"keras": ("Keras", keras_cells), "tflite_float32": ("TFLite float32", tflite_float32_cells),
+          "tflite_int8": ("TFLite int8", tflite_int8_cells), "onnx": ("ONNX Runtime", onnx_cells)}
+
+
+def save(row_path, row):
+    row_path.write_text(json.dumps(row))
 
 
 def measure_stages(row_path, repeats, tmp):
@@ -146,14 +147,14 @@ def measure_stages(row_path, repeats, tmp):
         if stage in row["done"]:
             continue
         row["running"] = stage
-        row_path.write_text(json.dumps(row))
+        save(row_path, row)
         try:
-            row.update(STAGE_CELLS[stage](row["name"], model, frame, repeats, tmp))
+            row.update(STAGES[stage][1](row, model, frame, repeats, tmp))
         except Exception as e:  # report it in the table, keep measuring the rest
             row["failed"][stage] = str(e).splitlines()[0][:70]
         row["done"].append(stage)
         del row["running"]
-        row_path.write_text(json.dumps(row))
+        save(row_path, row)
 
 
 def exit_reason(exitcode):
@@ -169,17 +170,17 @@ def measure(name, repeats, tmp):
     row = {"name": name, "scale": entry["scale"], "set5": entry["measured"]["set5"]["psnr"],
            "params": entry["parameters"], "done": [], "failed": {}}
     row_path = pathlib.Path(tmp) / f"{name}.row.json"
-    row_path.write_text(json.dumps(row))
+    save(row_path, row)
     while len(row["done"]) < len(STAGES):
         child = multiprocessing.get_context("spawn").Process(target=measure_stages, args=(row_path, repeats, tmp))
         child.start()
         child.join()
         row = json.loads(row_path.read_text())
         if child.exitcode != 0:
-            stage = row.pop("running", STAGES[len(row["done"])])
+            stage = row.pop("running", list(STAGES)[len(row["done"])])
             row["failed"][stage] = exit_reason(child.exitcode)
             row["done"].append(stage)
-            row_path.write_text(json.dumps(row))
+            save(row_path, row)
     return row
 
 
@@ -222,7 +223,7 @@ def table(rows):
         lines.append(f"| {r['name']} | {r['set5']:.2f} | {int8} | {r['params']:,} | {cells(r, 'keras_f32')} | "
                      f"{cells(r, 'keras_auto')} | {cells(r, 'tfl_f32_1', 'tfl_f32_2')} | "
                      f"{cells(r, 'tfl_i8_1', 'tfl_i8_2')} | {cells(r, 'onnx')} |")
-    failures = [f"{r['name']} {STAGE_NAMES[stage]}: {why}" for r in rows for stage, why in r["failed"].items()]
+    failures = [f"{r['name']} {STAGES[stage][0]}: {why}" for r in rows for stage, why in r["failed"].items()]
     if failures:
         lines.append("\nNot measured (–): " + "; ".join(failures))
     return lines
