@@ -1,0 +1,147 @@
+"""The pretrained zoo: every shipped model's training recipe (:data:`ZOO`) and its int8 fine-tune
+(:data:`INT8`), one entry per model, with what each cycle taught beside it."""
+
+from sr_zoo.recipes.deep_models import edsr_zoo, lapsrn_zoo
+from sr_zoo.recipes.light_models import espcn_zoo, fsrcnn_zoo, srcnn_zoo
+from sr_zoo.recipes.zoo_model import T91, T91_BSD200, ZooModel
+
+
+#: Every model of the pretrained zoo, by name (``<model>[-<preset>]_x<scale>``).
+ZOO = {z.name: z for z in [
+    # Step counts sized to finish within a 2-core CPU session (see each model's manifest entry)
+    # x2's target: FSRCNN-s x2's numbers. x2 and x4 first started from the x3 features (x2 after 6k steps:
+    # 35.26 dB, against 35.16 after 20k from scratch); their later cycles start from their shipped files, the
+    # last ones on T91 alone (see DATA; x2: 5k steps at 2e-4, then 15k at 3e-4; x4: 5k at 2e-4). x2's next,
+    # on 48x48 LR patches (_ESPCN_PATCHES, tried first at x3; x2 ships no int8 weights to keep in step):
+    # 25k steps at 3e-4, 13 min alone, Set5 36.32 -> 36.39 dB, best at its last step (36.38-36.39 over the
+    # last quarter)
+    espcn_zoo(2, {"set5": 36.58, "set14": 32.28, "b100": None}, epochs=25, learning_rate="3e-4",
+               warm_start="espcn_x2", datasets=T91, lr_patch_size=48),
+    # a fifth cycle from the shipped file, on T91 alone (see DATA; the fourth: 5k steps at 2e-4 on T91; the first
+    # three, on the 291 images: the lineage)
+    espcn_zoo(3, {"set5": 32.55, "set14": 29.08, "b100": None}, epochs=15, learning_rate="3e-4",
+               warm_start="espcn_x3", datasets=T91),
+    espcn_zoo(4, {"set5": 30.90, "set14": None, "b100": None}, epochs=5, learning_rate="2e-4",
+               warm_start="espcn_x4", datasets=T91),
+    # x2 and x4 were fine-tuned from x3 (5k steps each); their next cycles start from their own files (x2:
+    # 8k steps at 2e-4 on 33x33, then 3k on 66x66; x4: 6k at 2e-4 on 32x32, then 3k on 64x64), then one cycle
+    # in bfloat16 like x3's fifth (40k steps at 3e-4; x2: 20m 59s, Set5 36.14 -> 36.53 dB, best at step 35k;
+    # x4: 20m 33s, 30.08 -> 30.31, best at step 38k)
+    srcnn_zoo(2, {"set5": 36.66, "set14": 32.45, "b100": 31.36}, epochs=40, learning_rate="3e-4",
+               warm_start="srcnn-9-5-5_x2", patch_size=66),
+    # a fifth cosine cycle from the shipped file, the first in bfloat16 (precision auto: 32 ms a step, 21m 29s):
+    # 40k steps at 3e-4 on 66x66 patches took Set5 from 32.26 to 32.60 dB, still rising over its last quarter
+    # (32.56 -> 32.60); the four float32 cycles before it had 31k steps in all (12k from He init at 3e-4, 8k at
+    # 2e-4 and 8k at 1.5e-4 on 33x33, then 3k at 1.5e-4 on 66x66)
+    srcnn_zoo(3, {"set5": 32.75, "set14": 29.28, "b100": 28.41}, epochs=40, learning_rate="3e-4",
+               warm_start="srcnn-9-5-5_x3", patch_size=66),
+    srcnn_zoo(4, {"set5": 30.49, "set14": 27.50, "b100": 26.90}, epochs=40, learning_rate="3e-4",
+               warm_start="srcnn-9-5-5_x4", patch_size=64),
+    # x3 first, then x2 and x4 fine-tuned from it (15k steps on the 291 images), then each scale's own cycle on
+    # T91 alone (see DATA). x3's third (45k steps, the first on 16x16 LR patches, see _FSRCNN_PATCHES) and
+    # fourth (40k) cycles were on the 291 images, its fifth (4k at 2e-4) and sixth (15k at 3e-4) on T91
+    # fsrcnn_x2: two cycles on T91 (4k steps at 2e-4, then 15k at 3e-4)
+    fsrcnn_zoo("fsrcnn", 2, {"set5": 37.00, "set14": 32.63, "b100": 31.53}, epochs=15, learning_rate="3e-4",
+                warm_start="fsrcnn_x2", datasets=T91),
+    fsrcnn_zoo("fsrcnn", 3, {"set5": 33.06, "set14": 29.37, "b100": None}, epochs=15, learning_rate="3e-4",
+                warm_start="fsrcnn_x3", datasets=T91),
+    fsrcnn_zoo("fsrcnn", 4, {"set5": 30.72, "set14": 27.61, "b100": 26.98}, epochs=4, learning_rate="2e-4",
+                warm_start="fsrcnn_x4", datasets=T91),
+    # fsrcnn-s_x2: two cycles on T91 (4k steps at 2e-4, then 15k at 3e-4)
+    fsrcnn_zoo("fsrcnn-s", 2, {"set5": 36.58, "set14": 32.28, "b100": None}, epochs=15, learning_rate="3e-4",
+                warm_start="fsrcnn-s_x2", datasets=T91),
+    # a sixth cycle from the shipped file, on T91 alone (the fifth: 4k steps at 2e-4 on T91; the fourth: 60k at
+    # 5e-4 on the 291 images; the third: 45k at 1e-3 on 16x16 patches)
+    fsrcnn_zoo("fsrcnn-s", 3, {"set5": 32.61, "set14": 29.13, "b100": None}, epochs=15, learning_rate="3e-4",
+                warm_start="fsrcnn-s_x3", datasets=T91),
+    # Not shipped: 30k more steps at 3e-4 from the shipped fsrcnn-s_x4 (float32, 10 ms a step alone, 5 min) took
+    # Set5 only from 29.93 to 29.95 dB; fsrcnn_x4 from 30.23 to 30.24 in 10k of 40k planned (16 ms), stopped there.
+    fsrcnn_zoo("fsrcnn-s", 4, {"set5": 30.11, "set14": 27.19, "b100": None}, epochs=4, learning_rate="2e-4",
+                warm_start="fsrcnn-s_x4", datasets=T91),
+    # a second bfloat16 stage from the shipped file at 1e-4 (the first: 10k steps at 2e-4, Set5 37.09 -> 37.26;
+    # before it, seven float32 CPU-stage cycles on 64x64 patches in batches of 16: 2k steps at 5e-4 from
+    # scratch, then 1.2k, 2.4k, 3.2k, 2.4k, 2.4k and 2.4k at 3e-4)
+    lapsrn_zoo(2, {"set5": 37.52, "set14": 32.99, "b100": 31.80}, bfloat16_stage=True, epochs=10,
+                learning_rate="1e-4", warm_start="lapsrn_x2"),
+    # the first bfloat16 stage from the shipped file (before it, six float32 CPU-stage cycles on 128x128 patches in
+    # batches of 4: 3k steps from lapsrn_x2 at 2e-4, then 1.5k, 2.25k, 2.25k, 2.25k and 2.25k at 2e-4). Restarts
+    # from its file (31.228 dB) dipped and ended below or level with it: batch 16, 5k steps at 1e-4 (31.232) and 4k
+    # at 3e-5 (31.214); the paper's batch of 64, 2.5k steps at 1e-4 with a 300-step warm-up (1.1 s a step, 47 min;
+    # Set5 per 500 steps 31.203 31.143 31.180 31.211 31.224)
+    lapsrn_zoo(4, {"set5": 31.54, "set14": 28.19, "b100": 27.32}, bfloat16_stage=True, epochs=10,
+                warm_start="lapsrn_x4"),
+    # transferred again from the shipped lapsrn_x4 after its sixth cycle (earlier x8 files grew from x4's first
+    # and fifth files); cycles from the x8 file itself (1.5k steps at 2e-4, 2k at 1e-4) dipped and ended below it
+    lapsrn_zoo(8, {"set5": 26.14, "set14": 24.44, "b100": 24.54}, cpu_stage=True, steps_per_epoch=625),
+    # the first bfloat16 stage from the shipped file: the paper's batch and patch (before it, seven float32
+    # CPU-stage cycles at batch 4: 2k steps at 5e-4, 2.1k at 3e-4, then 1.5k each at 2e-4; see the lineage)
+    edsr_zoo(2, {"set5": 37.99, "set14": 33.57, "b100": 32.16}, bfloat16_stage=True, epochs=12,
+              warm_start="edsr-baseline_x2"),
+    # the first bfloat16 stage from the shipped file (before it, eight float32 CPU-stage cycles at batch 4: 2.5k
+    # steps from edsr-baseline_x2 at 2e-4, then 1.5k each from the shipped file at 2e-4; see the lineage)
+    edsr_zoo(3, {"set5": 34.37, "set14": 30.28, "b100": 29.09}, bfloat16_stage=True, epochs=10,
+              warm_start="edsr-baseline_x3"),
+    # the first bfloat16 stage from the shipped file (before it, eight float32 CPU-stage cycles at batch 4: 2k
+    # steps from edsr-baseline_x2 at 2e-4, then 1.5k each from the shipped file at 2e-4; see the lineage)
+    edsr_zoo(4, {"set5": 32.09, "set14": 28.58, "b100": 27.57}, bfloat16_stage=True, epochs=8,
+              warm_start="edsr-baseline_x4"),
+    ZooModel(
+        name="edsr-tiny_x2", model="edsr", scale=2, channels=3, preset="tiny",
+        paper={"set5": 34.26, "set14": None, "b100": None},
+        paper_source="the tiny-EDSR phone study (4 filters, 963 parameters, +0.6 dB over bicubic on CINIC-10); "
+                     "target: bicubic + 0.6 dB on Set5",
+        flags=("--model_options=filters=4", f"--datasets={T91_BSD200}", "--batch_size=32", "--optimizer=adam",
+               "--learning_rate=2e-3", "--lr_schedule=cosine", "--min_learning_rate=1e-5", "--epochs=30",
+               "--steps_per_epoch=1000"),
+        changes="the 291 images instead of CINIC-10 (32x32 images are smaller than the 96x96 HR patches); "
+                "Adam 2e-3 with a cosine decay and batch 32 instead of the baseline's 1e-4 and 16 (963 parameters "
+                "train faster with a larger step)",
+    ),
+]}
+
+
+def zoo(name):
+    """The :class:`ZooModel` called ``name``; a ``ValueError`` lists the zoo."""
+    if name not in ZOO:
+        raise ValueError(f"no zoo model {name!r}; the zoo: {', '.join(ZOO)}")
+    return ZOO[name]
+
+
+#: The light models that get quantization-aware int8 weights (``<name>.int8.keras``), with the fine-tune's epochs
+#: of 1,000 steps and Adam learning rate (cosine decay to 1e-6). ESPCN x3 (its int8 file, Set5 drop against the
+#: float model): 3k steps at 1e-4 with learnt ranges everywhere 1.07 dB; 6k at 3e-4 0.78; tanh inputs fixed to
+#: +-1 0.31 (and 0.12 more lost to the converter's calibration of the colour steps, now left in float); 15k
+#: 0.14 (+-0.75: 0.19, +-1.5: 0.24); 40k 0.081, the first to ship (publish_int8 takes 0.1 dB at most).
+#: Where the rest fall short (simulated on Set5, runs/*.int8 of 40k steps): the 8-bit activations, not the
+#: weights. fsrcnn-s_x3's quantization-aware copy scores 31.87 dB (float model 32.23); with its activations
+#: left in float, the same int8 weights score 32.20, and each of its 8 activation quantizers alone costs
+#: 0.02-0.10 dB (the widest range, the first convolution's [-4.3, 2.1], the most): no single layer to keep
+#: in float. espcn_x2 likewise: 36.11 quantized, 36.27 with float activations (float model 36.32).
+#: TFLite's 16x8 mode (int8 weights, int16 activations; PTQ, Y in and out) is no way out: its drops are
+#: 0.17 / 0.09 / 0.15 dB (espcn_x2, fsrcnn-s_x3, fsrcnn_x2) but it runs 5-50x slower than int8 (no XNNPACK
+#: kernels; 2108 against 40 ms for espcn_x2 at 640x360 on one thread), and PRELU has no 16x8 kernel.
+INT8 = {
+    **{f"espcn_x{s}": (40, "3e-4") for s in (2, 3, 4)},
+    **{f"{p}_x{s}": (8, "3e-4") for p in ("fsrcnn", "fsrcnn-s") for s in (2, 3, 4)},
+    "edsr-tiny_x2": (3, "2e-4"),
+}
+
+# What the quantization-aware fine-tune sets itself; the zoo recipe's other flags (data, patches, batch) stay.
+_INT8_OWN_FLAGS = ("learning_rate", "min_learning_rate", "lr_schedule", "epochs", "steps_per_epoch", "warmup_steps",
+                   "precision")
+
+
+def int8_command(name, output_dir=None):
+    """The ``train.py`` command of ``name``'s int8 weights: the zoo recipe's data, patches and batch,
+    fine-tuned from the shipped float file with TFLite's int8 arithmetic simulated (``--quantization_aware``,
+    float32: the fake quantization is float32 arithmetic)."""
+    if name not in INT8:
+        raise ValueError(f"no int8 recipe for {name!r}; int8 weights are trained for: {', '.join(INT8)}")
+    zoo_model, (epochs, learning_rate) = zoo(name), INT8[name]
+    flags = [f for f in zoo_model.flags if f.split("=", 1)[0].lstrip("-") not in _INT8_OWN_FLAGS]
+    flags += ["--quantization_aware", "--precision=float32", f"--learning_rate={learning_rate}",
+              "--lr_schedule=cosine", "--min_learning_rate=1e-6", f"--epochs={epochs}", "--steps_per_epoch=1000"]
+    parts = ["python train.py", f"--model={zoo_model.model}", f"--scale={zoo_model.scale}"]
+    parts += [f"--preset={zoo_model.preset}"] if zoo_model.preset else []
+    parts += flags + [f"--output_dir={output_dir or 'runs/' + name + '.int8'}", f"--warm_start={name}"]
+    return " ".join(parts)
