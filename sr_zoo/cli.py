@@ -132,6 +132,8 @@ def check_recipe_flags(recipe, *, hr_patch_size=None, checkpoint_every=None):
         raise FlagError(f"--degradation=gaussian needs a positive --blur_sigma (HR pixels), got {recipe.blur_sigma}")
     if recipe.blur_sigma is not None and recipe.degradation != "gaussian":
         raise FlagError(f"--blur_sigma applies to --degradation=gaussian only, not {recipe.degradation}")
+    if recipe.equalize_channels and not recipe.quantization_aware:
+        raise FlagError("--equalize_channels prepares an int8 fine-tune: use it with --quantization_aware")
     if hr_patch_size is not None and (hr_patch_size < recipe.scale or hr_patch_size % recipe.scale):
         raise FlagError(
             f"--patch_size={hr_patch_size} (HR side) must be a positive multiple of --scale={recipe.scale}; "

@@ -54,6 +54,7 @@ def _cases(tmp, data_dir, run_dir):
          "--warmup_steps needs --lr_schedule=constant or cosine, got plateau"),
         (["train.py", *quick, "--degradation=gaussian"], "--degradation=gaussian needs a positive --blur_sigma"),
         (["train.py", *quick, "--blur_sigma=1.6"], "--blur_sigma applies to --degradation=gaussian only"),
+        (["train.py", *quick, "--equalize_channels"], "--equalize_channels prepares an int8 fine-tune: use it with"),
         (["train.py", *quick, "--model_options=filters"], "--model_options: expected key=value"),
         (["train.py", *quick, "--rescale=1,1.2"], "--rescale: factor 1.2 is not in (0, 1]"),
         (["train.py", *quick, "--rescale=1,half"], "--rescale: 'half' is not a number"),

@@ -91,15 +91,21 @@ def test_int8_file_computes_what_the_copy_simulates(tmp_path):
     assert levels.mean() < 0.3 and levels.max() <= 4, (levels.mean(), levels.max())
 
 
-def test_quantization_aware_training_writes_a_quantization_aware_best_model(data_dir, tmp_path):
+def test_quantization_aware_training_writes_a_quantization_aware_best_model(data_dir, tmp_path, capsys):
     recipe = recipes.get("fsrcnn", 3).replace(  # PReLU: ranges learnt from the data
         preset="fsrcnn-s", datasets=(str(data_dir / "T91"),), epochs=1, steps_per_epoch=3, batch_size=8,
         optimizer="adam", learning_rate=1e-4, lr_schedule="constant", reconstruction_lr_multiplier=1.0,
-        precision="float32", quantization_aware=True, rescale=(),
+        precision="float32", quantization_aware=True, equalize_channels=True, rescale=(),
     )
     result = training.train(recipe, tmp_path / "run", verbose=0, warm_start="fsrcnn-s_x3")
+    assert "Channel equalization on 8 batches" in capsys.readouterr().out
     best = keras.models.load_model(result.best_model_path)
     assert sr_zoo.models.is_quantization_aware(best)
+    # the warm start's channels were scaled up (3 steps at 1e-4 move the weights far less than that)
+    shipped = sr_zoo.pretrained.load("fsrcnn-s_x3").get_layer("feature_extraction").get_weights()[0]
+    ratio = np.max(np.abs(best.get_layer("feature_extraction").get_weights()[0]), axis=(0, 1, 2)) / np.max(
+        np.abs(shipped), axis=(0, 1, 2))
+    assert ratio.min() > 0.95 and ratio.max() > 1.5, ratio
     learnt = [l for l in best.layers if isinstance(l, quantization.FakeQuant) and not l.fixed]
     assert learnt and all(float(l.range_max) > 0 for l in learnt)  # the ranges trained with the weights
     # validation scored the copy itself (int8 arithmetic simulated), not a float model
@@ -114,6 +120,7 @@ def test_int8_recipes_start_from_the_shipped_float_model():
         command = recipes.int8_command(name)
         assert "--quantization_aware" in command and command.endswith(f"--warm_start={name}"), command
         assert command.count("--learning_rate=") == command.count("--epochs=") == 1, command
+        assert ("--equalize_channels" in command) == name.startswith("fsrcnn"), command  # PReLU chains only
     with pytest.raises(ValueError, match="no int8 recipe"):
         recipes.int8_command("lapsrn_x4")
 
@@ -128,3 +135,37 @@ def test_shipped_int8_weights_are_quantization_aware_and_recorded():
         assert sr_zoo.models.is_quantization_aware(model), name
     with pytest.raises(ValueError, match="no int8 weights ship"):
         sr_zoo.pretrained.load_int8("lapsrn_x4")
+
+
+@pytest.mark.parametrize("name, config, pairs", [
+    ("fsrcnn", {"scale": 2, "preset": "fsrcnn-s"}, 4),  # conv-PReLU-conv, the last into the transposed convolution
+    ("edsr", {"scale": 2, "channels": 3, "preset": "baseline", "filters": 4}, 16),  # each block's conv(ReLU)-conv
+    ("espcn", {"scale": 3}, 0),  # tanh is not homogeneous: nothing to equalize
+])
+def test_channel_equalization_keeps_the_float_model_and_equalizes_its_channels(name, config, pairs):
+    model = sr_zoo.models.get(name, **config)
+    channels = model.inputs[0].shape[-1]
+    batches = _batches(channels)
+    before = np.asarray(model(batches[0]))
+    scales = sr_zoo.models.equalize_channels(model, batches)
+    assert len(scales) == pairs and all(s.min() >= 1.0 for s in scales.values())
+    np.testing.assert_allclose(np.asarray(model(batches[0])), before, atol=2e-5)
+    for layer_name in scales:  # every channel now reaches the tensor's largest magnitude on the batches
+        probe = keras.Model(model.inputs, model.get_layer(layer_name).output)
+        peak = np.max(np.abs(np.concatenate([np.asarray(probe(b)) for b in batches])), axis=(0, 1, 2))
+        np.testing.assert_allclose(peak, peak.max(), rtol=1e-4)
+
+
+def test_channel_equalization_of_a_copy_before_its_ranges_are_set():
+    batches = _batches()
+    float_model = sr_zoo.models.get("fsrcnn", scale=2, preset="fsrcnn-s")
+    copy = quantization.quantization_aware(float_model)  # learnt ranges unset: equalized like the float model
+    scales = sr_zoo.models.equalize_channels(copy, batches)
+    assert scales.keys() == sr_zoo.models.equalize_channels(float_model, batches).keys()
+    np.testing.assert_allclose(copy.get_layer("shrinking").get_weights()[0],
+                               float_model.get_layer("shrinking").get_weights()[0], rtol=1e-5, atol=1e-7)
+    espcn = quantization.quantization_aware(sr_zoo.models.get("espcn", scale=3))  # tanh's fixed input range
+    assert sr_zoo.models.equalize_channels(espcn, batches) == {}
+    quantization.calibrate(copy, batches)
+    with pytest.raises(ValueError, match="already holds a range"):
+        sr_zoo.models.equalize_channels(copy, batches)

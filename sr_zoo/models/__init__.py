@@ -35,6 +35,7 @@ from sr_zoo.models import edsr, espcn, fsrcnn, lapsrn, layers, srcnn
 from sr_zoo.models.analysis import ModelInfo, describe
 from sr_zoo.models.diagnostics import dead_relu_channels
 from sr_zoo.models.precision import keeps_float32, precision_of, with_precision
+from sr_zoo.models.equalization import equalize_channels
 from sr_zoo.models.quantization import is_quantization_aware, quantization_aware
 from sr_zoo.models.transfer import transfer_weights
 
@@ -48,6 +49,7 @@ __all__ = [
     "transfer_weights",
     "with_precision",
     "quantization_aware",
+    "equalize_channels",
     "is_quantization_aware",
     "precision_of",
     "keeps_float32",

@@ -56,6 +56,10 @@ class Recipe:
     # Fine-tune a copy with TFLite's int8 arithmetic simulated (sr_zoo.models.quantization): the weights an int8
     # export keeps its quality with. Not in any paper.
     quantization_aware: bool = False
+    # Before a quantization-aware fine-tune from a warm start: scale each channel between two convolutions joined
+    # by PReLU/ReLU so that all reach the same range on the first training batches (sr_zoo.models.equalization):
+    # the same float model, and every channel keeps all 256 levels of its per-tensor int8 scale. Not in any paper.
+    equalize_channels: bool = False
 
     def patch_sizes(self):
         """``(lr, hr)`` patch sides."""

@@ -14,7 +14,8 @@ ZOO = {z.name: z for z in [
     # last ones on T91 alone (see DATA; x2: 5k steps at 2e-4, then 15k at 3e-4; x4: 5k at 2e-4). x2's next,
     # on 48x48 LR patches (_ESPCN_PATCHES, tried first at x3; x2 ships no int8 weights to keep in step):
     # 25k steps at 3e-4, 13 min alone, Set5 36.32 -> 36.39 dB, best at its last step (36.38-36.39 over the
-    # last quarter)
+    # last quarter). Not shipped: the next 48x48 cycle, 40k steps at 2e-4 from the shipped file (29 ms a step
+    # alone, 19m 33s), Set5 36.39 -> 36.42 (best at 33k; 36.40-36.42 over its last quarter), under publish's 0.05
     espcn_zoo(2, {"set5": 36.58, "set14": 32.28, "b100": None}, epochs=25, learning_rate="3e-4",
                warm_start="espcn_x2", datasets=T91, lr_patch_size=48),
     # a fifth cycle from the shipped file, on T91 alone (see DATA; the fourth: 5k steps at 2e-4 on T91; the first
@@ -74,7 +75,10 @@ ZOO = {z.name: z for z in [
     # and fifth files); cycles from the x8 file itself (1.5k steps at 2e-4, 2k at 1e-4) dipped and ended below it
     lapsrn_zoo(8, {"set5": 26.14, "set14": 24.44, "b100": 24.54}, cpu_stage=True, steps_per_epoch=625),
     # the first bfloat16 stage from the shipped file: the paper's batch and patch (before it, seven float32
-    # CPU-stage cycles at batch 4: 2k steps at 5e-4, 2.1k at 3e-4, then 1.5k each at 2e-4; see the lineage)
+    # CPU-stage cycles at batch 4: 2k steps at 5e-4, 2.1k at 3e-4, then 1.5k each at 2e-4; see the lineage).
+    # Not shipped: a second bfloat16 stage from the shipped file, 16k steps at 1e-4 (206 ms a step alone, 56 min):
+    # Set5 per 1k steps 37.43 37.47 37.43 37.36 37.47 37.42 37.48 37.44 37.48 37.47 37.50 37.50 37.50 37.49 37.49
+    # 37.49, best 37.50 at 13k, flat over its last quarter: on the 291 images the network sits near 37.5 dB
     edsr_zoo(2, {"set5": 37.99, "set14": 33.57, "b100": 32.16}, bfloat16_stage=True, epochs=12,
               warm_start="edsr-baseline_x2"),
     # the first bfloat16 stage from the shipped file (before it, eight float32 CPU-stage cycles at batch 4: 2.5k
@@ -120,11 +124,19 @@ def zoo(name):
 #: TFLite's 16x8 mode (int8 weights, int16 activations; PTQ, Y in and out) is no way out: its drops are
 #: 0.17 / 0.09 / 0.15 dB (espcn_x2, fsrcnn-s_x3, fsrcnn_x2) but it runs 5-50x slower than int8 (no XNNPACK
 #: kernels; 2108 against 40 ms for espcn_x2 at 640x360 on one thread), and PRELU has no 16x8 kernel.
+#: FSRCNN's PReLU channels reach 16-40 % (median) of their tensor's range, so per-tensor int8 leaves most of
+#: them a fraction of the 256 levels: channel equalization first (--equalize_channels) scales them to one range
+#: in the same float model. Its int8 files in LiteRT (publish_int8), Set5 drop without -> with it: fsrcnn-s_x3
+#: 8k steps 0.577 -> 0.350 dB (40k: 0.284); fsrcnn_x3 8k 0.398 -> 0.308; fsrcnn-s_x4 40k 0.164 (PTQ 0.52).
+#: Each of fsrcnn-s_x3's quantizers then costs 0.01-0.04 dB (simulated), still 8 of them (FSRCNN: 14).
 INT8 = {
     **{f"espcn_x{s}": (40, "3e-4") for s in (2, 3, 4)},
-    **{f"{p}_x{s}": (8, "3e-4") for p in ("fsrcnn", "fsrcnn-s") for s in (2, 3, 4)},
+    **{f"{p}_x{s}": (40, "3e-4") for p in ("fsrcnn", "fsrcnn-s") for s in (2, 3, 4)},
     "edsr-tiny_x2": (3, "2e-4"),
 }
+#: The int8 fine-tunes that equalize channels first (PReLU between convolutions; ESPCN's tanh is not homogeneous,
+#: and edsr-tiny_x2's shipped int8 weights predate it).
+_INT8_EQUALIZED = tuple(f"{p}_x{s}" for p in ("fsrcnn", "fsrcnn-s") for s in (2, 3, 4))
 
 # What the quantization-aware fine-tune sets itself; the zoo recipe's other flags (data, patches, batch) stay.
 _INT8_OWN_FLAGS = ("learning_rate", "min_learning_rate", "lr_schedule", "epochs", "steps_per_epoch", "warmup_steps",
@@ -134,12 +146,13 @@ _INT8_OWN_FLAGS = ("learning_rate", "min_learning_rate", "lr_schedule", "epochs"
 def int8_command(name, output_dir=None):
     """The ``train.py`` command of ``name``'s int8 weights: the zoo recipe's data, patches and batch,
     fine-tuned from the shipped float file with TFLite's int8 arithmetic simulated (``--quantization_aware``,
-    float32: the fake quantization is float32 arithmetic)."""
+    float32: the fake quantization is float32 arithmetic); FSRCNN's channels equalized first (``--equalize_channels``)."""
     if name not in INT8:
         raise ValueError(f"no int8 recipe for {name!r}; int8 weights are trained for: {', '.join(INT8)}")
     zoo_model, (epochs, learning_rate) = zoo(name), INT8[name]
     flags = [f for f in zoo_model.flags if f.split("=", 1)[0].lstrip("-") not in _INT8_OWN_FLAGS]
-    flags += ["--quantization_aware", "--precision=float32", f"--learning_rate={learning_rate}",
+    flags += ["--quantization_aware"] + (["--equalize_channels"] if name in _INT8_EQUALIZED else [])
+    flags += ["--precision=float32", f"--learning_rate={learning_rate}",
               "--lr_schedule=cosine", "--min_learning_rate=1e-6", f"--epochs={epochs}", "--steps_per_epoch=1000"]
     parts = ["python train.py", f"--model={zoo_model.model}", f"--scale={zoo_model.scale}"]
     parts += [f"--preset={zoo_model.preset}"] if zoo_model.preset else []

@@ -1,6 +1,7 @@
 """The run: :func:`train` builds the model, optimizer and callbacks of a recipe, resumes or warm-starts, and fits."""
 
 import dataclasses
+import itertools
 import json
 import os
 import pathlib
@@ -163,6 +164,8 @@ def _train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None
         print(f"{output_dir} already finished {start_step} steps")
 
     ds = training_data(recipe, seed + start_step, tfds_data_dir, dataset_options)
+    if state is None and recipe.equalize_channels:  # a resumed run's checkpoint holds the equalized weights
+        _equalize(model, ds)
     if getattr(dist, "num_processes", 1) > 1:  # data_parallel across processes: each feeds its slice
         ds = _ProcessShard(ds, dist.process_id, dist.num_processes)
 
@@ -251,6 +254,14 @@ def _train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None
     )
 
 train.__doc__ = _train.__doc__
+
+def _equalize(model, ds, batches=8):
+    """Channel equalization (:func:`sr_zoo.models.equalize_channels`) on the run's first LR batches."""
+    lr = [batch[0] for batch in itertools.islice(iter(ds), batches)]
+    scales = models.equalize_channels(model, lr)
+    widest = ", ".join(f"{name} {float(s.max()):.1f}x" for name, s in scales.items())
+    print(f"Channel equalization on {len(lr)} batches, the narrowest channel scaled up by: {widest or 'no chain'}")
+
 
 def check_steps_per_execution(steps_per_execution, recipe):
     """Refuses a ``steps_per_execution`` that cannot train ``recipe`` exactly (a one-line ``UsageError``)."""

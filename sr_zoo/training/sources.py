@@ -85,6 +85,8 @@ def check_recipe(recipe, model, replicas=1):
         raise ValueError("epochs and steps_per_epoch must be at least 1")
     if recipe.degradation == "gaussian" and not (recipe.blur_sigma and recipe.blur_sigma > 0):
         raise ValueError(f"degradation 'gaussian' needs a positive blur_sigma (HR pixels), got {recipe.blur_sigma}")
+    if recipe.equalize_channels and not recipe.quantization_aware:
+        raise ValueError("--equalize_channels prepares an int8 fine-tune: use it with --quantization_aware")
 
 def _paper_lr_patch(recipe):
     from sr_zoo import recipes
