@@ -124,9 +124,9 @@ def zoo(name):
 #: TFLite's 16x8 mode (int8 weights, int16 activations; PTQ, Y in and out) is no way out: its drops are
 #: 0.17 / 0.09 / 0.15 dB (espcn_x2, fsrcnn-s_x3, fsrcnn_x2) but it runs 5-50x slower than int8 (no XNNPACK
 #: kernels; 2108 against 40 ms for espcn_x2 at 640x360 on one thread), and PRELU has no 16x8 kernel.
-#: FSRCNN's PReLU channels reach 16-40 % (median) of their tensor's range, so per-tensor int8 leaves most of
-#: them a fraction of the 256 levels: channel equalization first (--equalize_channels) scales them to one range
-#: in the same float model. Its int8 files in LiteRT (publish_int8), Set5 drop without -> with it: fsrcnn-s_x3
+#: FSRCNN-s x3's PReLU-joined channels reach a median 37-61 % of their tensor's largest magnitude (the
+#: narrowest 16-40 %), so per-tensor int8 leaves most of them a fraction of the 256 levels: channel equalization
+#: first (--equalize_channels) scales them to one range in the same float model. Its int8 files in LiteRT (publish_int8), Set5 drop without -> with it: fsrcnn-s_x3
 #: 8k steps 0.577 -> 0.350 dB (40k: 0.284); fsrcnn_x3 8k 0.398 -> 0.308; fsrcnn-s_x4 40k 0.164 (PTQ 0.52).
 #: Each of fsrcnn-s_x3's quantizers then costs 0.01-0.04 dB (simulated), still 8 of them (FSRCNN: 14). Tighter
 #: learnt ranges help a little more, not enough: shrinking each of fsrcnn-s_x4's (after its 40k steps) by the
