@@ -126,8 +126,9 @@ def zoo(name):
 #: kernels; 2108 against 40 ms for espcn_x2 at 640x360 on one thread), and PRELU has no 16x8 kernel.
 #: FSRCNN-s x3's PReLU-joined channels reach a median 37-61 % of their tensor's largest magnitude (the
 #: narrowest 16-40 %), so per-tensor int8 leaves most of them a fraction of the 256 levels: channel equalization
-#: first (--equalize_channels) scales them to one range in the same float model. Its int8 files in LiteRT (publish_int8), Set5 drop without -> with it: fsrcnn-s_x3
-#: 8k steps 0.577 -> 0.350 dB (40k: 0.284); fsrcnn_x3 8k 0.398 -> 0.308; fsrcnn-s_x4 40k 0.164 (PTQ 0.52).
+#: first (--equalize_channels) scales them to one range in the same float model. Its int8 files in LiteRT
+#: (publish_int8), Set5 drop without -> with it: fsrcnn-s_x3 8k steps 0.577 -> 0.350 dB (40k: 0.284); fsrcnn_x3
+#: 8k 0.398 -> 0.308; fsrcnn-s_x4 40k 0.164 (PTQ 0.52).
 #: Each of fsrcnn-s_x3's quantizers then costs 0.01-0.04 dB (simulated), still 8 of them (FSRCNN: 14). Tighter
 #: learnt ranges help a little more, not enough: shrinking each of fsrcnn-s_x4's (after its 40k steps) by the
 #: factor of 0.6-1.0 best on 30 T91 images took its file from 0.164 to 0.138 dB (no training; the 99.99th
@@ -149,7 +150,8 @@ _INT8_OWN_FLAGS = ("learning_rate", "min_learning_rate", "lr_schedule", "epochs"
 def int8_command(name, output_dir=None):
     """The ``train.py`` command of ``name``'s int8 weights: the zoo recipe's data, patches and batch,
     fine-tuned from the shipped float file with TFLite's int8 arithmetic simulated (``--quantization_aware``,
-    float32: the fake quantization is float32 arithmetic); FSRCNN's channels equalized first (``--equalize_channels``)."""
+    float32: the fake quantization is float32 arithmetic); FSRCNN's channels are equalized first
+    (``--equalize_channels``)."""
     if name not in INT8:
         raise ValueError(f"no int8 recipe for {name!r}; int8 weights are trained for: {', '.join(INT8)}")
     zoo_model, (epochs, learning_rate) = zoo(name), INT8[name]
