@@ -18,9 +18,7 @@ each channel's largest pre-activation magnitude becomes the tensor's.
 import keras
 import numpy as np
 
-from sr_zoo.models import layers as zoo_layers
-from sr_zoo.models.quantization import (FakeQuant, QuantizedConv2D, QuantizedPReLU,
-                                        QuantizedSubPixelConv2DTranspose)
+from sr_zoo.models.quantization import QUANTIZED_CLASS, FakeQuant, _activation_name
 
 #: Activations that commute with a positive per-channel scale.
 _HOMOGENEOUS = (keras.layers.PReLU, keras.layers.ReLU, keras.layers.LeakyReLU)
@@ -46,17 +44,13 @@ def _passes_scale(layer):
     return True
 
 
-def _activation(layer):
-    return getattr(getattr(layer, "activation", None), "__name__", None)
-
-
 def chains(model):
     """``(first, second)``: a ``Conv2D`` (linear or with a ``ReLU`` of its own) whose output reaches only the
     convolution ``second``, through nothing or homogeneous activations (``PReLU``/``ReLU``/``LeakyReLU``
     layers) and unset fake quantization."""
     found = []
     for first in model.layers:
-        if not isinstance(first, keras.layers.Conv2D) or _activation(first) not in ("linear", "relu"):
+        if not isinstance(first, keras.layers.Conv2D) or _activation_name(first) not in ("linear", "relu"):
             continue
         current = first
         while len(users := _consumers(model, current)) == 1:
@@ -71,8 +65,7 @@ def chains(model):
 
 
 #: The float layer of each quantization-aware one (same config and weights).
-_FLOAT_CLASS = {QuantizedConv2D: keras.layers.Conv2D, QuantizedPReLU: keras.layers.PReLU,
-                QuantizedSubPixelConv2DTranspose: zoo_layers.SubPixelConv2DTranspose}
+_FLOAT_CLASS = {quantized: plain for plain, quantized in QUANTIZED_CLASS.items()}
 
 
 def _float_view(model):

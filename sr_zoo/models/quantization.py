@@ -156,6 +156,11 @@ class QuantizedPReLU(keras.layers.PReLU):
         return keras.ops.relu(inputs) - alpha * keras.ops.relu(-inputs)
 
 
+#: The quantization-aware layer of each float layer whose weights the copy rounds (same config and weights).
+QUANTIZED_CLASS = {keras.layers.Conv2D: QuantizedConv2D, keras.layers.PReLU: QuantizedPReLU,
+                   zoo_layers.SubPixelConv2DTranspose: QuantizedSubPixelConv2DTranspose}
+
+
 def conversion_graph(model):
     """``model`` for the TFLite converter: each :class:`QuantizedPReLU` becomes a plain ``PReLU`` with its
     slopes snapped to the int8 grid (the same outputs: the grid's bound is itself on the grid), which the
@@ -218,13 +223,8 @@ def quantization_aware(model, calibration=(), pre_activation_range=PRE_ACTIVATIO
 
     def clone(layer):
         config = layer.get_config()
-        if type(layer) is keras.layers.PReLU:
-            return QuantizedPReLU.from_config(config)
-        if type(layer) is keras.layers.Conv2D:
-            new = QuantizedConv2D
-        elif type(layer) is zoo_layers.SubPixelConv2DTranspose:
-            new = QuantizedSubPixelConv2DTranspose
-        else:
+        new = QUANTIZED_CLASS.get(type(layer))
+        if new is None:
             return layer.__class__.from_config(config)
         if _activation_name(layer) in _SATURATING:
             config["activation"] = "linear"  # applied after the pre-activation's fake quantization
@@ -278,5 +278,5 @@ def is_quantization_aware(model):
     return any(isinstance(layer, FakeQuant) for layer in model.layers)
 
 
-__all__ = ["FakeQuant", "QuantizedConv2D", "QuantizedSubPixelConv2DTranspose", "QuantizedPReLU", "quantization_aware",
+__all__ = ["FakeQuant", "QUANTIZED_CLASS", "QuantizedConv2D", "QuantizedSubPixelConv2DTranspose", "QuantizedPReLU", "quantization_aware",
            "calibrate", "is_quantization_aware", "conversion_graph"]
