@@ -278,5 +278,5 @@ def is_quantization_aware(model):
     return any(isinstance(layer, FakeQuant) for layer in model.layers)
 
 
-__all__ = ["FakeQuant", "QUANTIZED_CLASS", "QuantizedConv2D", "QuantizedSubPixelConv2DTranspose", "QuantizedPReLU", "quantization_aware",
-           "calibrate", "is_quantization_aware", "conversion_graph"]
+__all__ = ["FakeQuant", "QUANTIZED_CLASS", "QuantizedConv2D", "QuantizedSubPixelConv2DTranspose", "QuantizedPReLU",
+           "quantization_aware", "calibrate", "is_quantization_aware", "conversion_graph"]
