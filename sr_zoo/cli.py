@@ -134,6 +134,10 @@ def check_recipe_flags(recipe, *, hr_patch_size=None, checkpoint_every=None):
         raise FlagError(f"--blur_sigma applies to --degradation=gaussian only, not {recipe.degradation}")
     if recipe.equalize_channels and not recipe.quantization_aware:
         raise FlagError("--equalize_channels prepares an int8 fine-tune: use it with --quantization_aware")
+    if recipe.freeze_ranges is not None and not recipe.quantization_aware:
+        raise FlagError("--freeze_ranges freezes int8 ranges: use it with --quantization_aware")
+    if recipe.freeze_ranges is not None and not 0 < recipe.freeze_ranges < 1:
+        raise FlagError(f"--freeze_ranges is a fraction of the run's steps, in (0, 1), got {recipe.freeze_ranges}")
     if hr_patch_size is not None and (hr_patch_size < recipe.scale or hr_patch_size % recipe.scale):
         raise FlagError(
             f"--patch_size={hr_patch_size} (HR side) must be a positive multiple of --scale={recipe.scale}; "

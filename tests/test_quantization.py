@@ -8,7 +8,7 @@ import sr_zoo
 import sr_zoo.pretrained
 from sr_zoo import recipes, training
 from sr_zoo.deploy import exporters
-from sr_zoo.models import quantization
+from sr_zoo.models import quantization, range_tuning
 
 RNG = np.random.default_rng(0)
 
@@ -95,12 +95,15 @@ def test_quantization_aware_training_writes_a_quantization_aware_best_model(data
     recipe = recipes.get("fsrcnn", 3).replace(  # PReLU: ranges learnt from the data
         preset="fsrcnn-s", datasets=(str(data_dir / "T91"),), epochs=1, steps_per_epoch=3, batch_size=8,
         optimizer="adam", learning_rate=1e-4, lr_schedule="constant", reconstruction_lr_multiplier=1.0,
-        precision="float32", quantization_aware=True, equalize_channels=True, rescale=(),
+        precision="float32", quantization_aware=True, equalize_channels=True, freeze_ranges=0.5, rescale=(),
     )
     result = training.train(recipe, tmp_path / "run", verbose=0, warm_start="fsrcnn-s_x3")
-    assert "Channel equalization on 8 batches" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Channel equalization on 8 batches" in out
+    assert "Step 2: 8 int8 ranges tightened on 16 training batches" in out, out  # round(0.5 * 3 steps)
     best = keras.models.load_model(result.best_model_path)
     assert sr_zoo.models.is_quantization_aware(best)
+    assert range_tuning.ranges_frozen(best)  # saved after the freeze: the int8 file gets the frozen grids
     # the warm start's channels were scaled up (3 steps at 1e-4 move the weights far less than that)
     shipped = sr_zoo.pretrained.load("fsrcnn-s_x3").get_layer("feature_extraction").get_weights()[0]
     ratio = np.max(np.abs(best.get_layer("feature_extraction").get_weights()[0]), axis=(0, 1, 2)) / np.max(
@@ -121,6 +124,7 @@ def test_int8_recipes_start_from_the_shipped_float_model():
         assert "--quantization_aware" in command and command.endswith(f"--warm_start={name}"), command
         assert command.count("--learning_rate=") == command.count("--epochs=") == 1, command
         assert ("--equalize_channels" in command) == name.startswith("fsrcnn"), command  # PReLU chains only
+        assert ("--freeze_ranges=" in command) == name.startswith("fsrcnn"), command
     with pytest.raises(ValueError, match="no int8 recipe"):
         recipes.int8_command("lapsrn_x4")
 
@@ -169,3 +173,43 @@ def test_channel_equalization_of_a_copy_before_its_ranges_are_set():
     quantization.calibrate(copy, batches)
     with pytest.raises(ValueError, match="already holds a range"):
         sr_zoo.models.equalize_channels(copy, batches)
+
+
+def test_a_frozen_range_stays_through_training_batches_and_the_keras_file(tmp_path):
+    qat = quantization.quantization_aware(sr_zoo.models.get("fsrcnn", scale=2, preset="fsrcnn-s"))
+    with pytest.raises(ValueError, match="no range to freeze yet"):
+        range_tuning.freeze_ranges(qat)
+    first, other = _batches(n=2)
+    quantization.calibrate(qat, [first])
+    learnt = range_tuning.learnt_quantizers(qat)
+    ranges = [(float(q.range_min), float(q.range_max)) for q in learnt]
+    assert range_tuning.freeze_ranges(qat) == len(learnt) == 8 and range_tuning.ranges_frozen(qat)
+    quantization.calibrate(qat, [other])  # another training batch would move every range
+    assert [(float(q.range_min), float(q.range_max)) for q in learnt] == ranges
+    qat.save(tmp_path / "frozen.keras")
+    again = keras.models.load_model(tmp_path / "frozen.keras")
+    assert range_tuning.ranges_frozen(again)
+    unfrozen = quantization.quantization_aware(sr_zoo.models.get("fsrcnn", scale=2, preset="fsrcnn-s"),
+                                               calibration=[first, other])
+    assert not range_tuning.ranges_frozen(unfrozen)
+    moved = [(float(q.range_min), float(q.range_max)) for q in range_tuning.learnt_quantizers(unfrozen)]
+    assert all(m != r for m, r in zip(moved, ranges)), (moved, ranges)
+
+
+def test_tightening_shrinks_a_range_that_wastes_levels_and_never_raises_the_error():
+    model = sr_zoo.models.get("fsrcnn", scale=2, preset="fsrcnn-s")
+    lr = _batches(n=2)
+    pairs = [(x, np.clip(np.asarray(model(x)), 0, 1)) for x in lr]  # the float model's output as the target
+    qat = quantization.quantization_aware(model, calibration=lr)
+    wide = qat.get_layer("shrinking_quant")
+    wide.range_min.assign(8 * float(wide.range_min))  # 8x the range it needs: 1/8 of the levels in use
+    wide.range_max.assign(8 * float(wide.range_max))
+    result = range_tuning.tighten_ranges(qat, pairs)
+    assert result.factors["shrinking_quant"] != (1.0, 1.0), result.factors
+    assert result.error_after < result.error_before, result
+    assert result.error_after == pytest.approx(range_tuning.output_error(qat, pairs))  # the model holds the choice
+    assert set(result.factors) == {q.name for q in range_tuning.learnt_quantizers(qat)}
+    with pytest.raises(ValueError, match="give at least one"):
+        range_tuning.tighten_ranges(qat, [])
+    with pytest.raises(ValueError, match="hold no range yet"):
+        range_tuning.tighten_ranges(quantization.quantization_aware(model), pairs)

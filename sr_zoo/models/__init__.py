@@ -37,6 +37,7 @@ from sr_zoo.models.diagnostics import dead_relu_channels
 from sr_zoo.models.precision import keeps_float32, precision_of, with_precision
 from sr_zoo.models.equalization import equalize_channels
 from sr_zoo.models.quantization import is_quantization_aware, quantization_aware
+from sr_zoo.models.range_tuning import freeze_ranges, tighten_ranges
 from sr_zoo.models.transfer import transfer_weights
 
 __all__ = [
@@ -50,6 +51,8 @@ __all__ = [
     "with_precision",
     "quantization_aware",
     "equalize_channels",
+    "tighten_ranges",
+    "freeze_ranges",
     "is_quantization_aware",
     "precision_of",
     "keeps_float32",

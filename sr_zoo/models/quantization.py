@@ -42,11 +42,16 @@ class FakeQuant(keras.layers.Layer):
 
     ``min_value``/``max_value`` given: the range is fixed (an input in [0, 1],
     tanh's [-1, 1], the clipped output). Otherwise the first training batch
-    sets it and later ones move it by ``1 - momentum``; at inference the
+    sets it and later ones move it by ``1 - momentum``, until :meth:`freeze`
+    stops it (the weights then fine-tune to a fixed grid); at inference the
     stored range is used. The range always contains 0, as TFLite requires.
 
     >>> y = FakeQuant(0.0, 1.0)(x)         # 256 levels on [0, 1]
     """
+
+    # ``seen``: 0 before the first training batch, 1 while the range follows the batches, 2 once frozen
+    # (a variable, so that a compiled train step and a checkpoint both see the state)
+    _FROZEN = 2.0
 
     def __init__(self, min_value=None, max_value=None, momentum=0.99, **kwargs):
         super().__init__(**kwargs)
@@ -61,6 +66,19 @@ class FakeQuant(keras.layers.Layer):
     @property
     def fixed(self):
         return self.min_value is not None
+
+    @property
+    def frozen(self):
+        """Whether a learnt range has stopped following the batches (:meth:`freeze`)."""
+        return not self.fixed and float(keras.ops.convert_to_numpy(self.seen)) >= self._FROZEN
+
+    def freeze(self):
+        """Stops a learnt range, set by training or calibration, from moving; later batches keep it."""
+        if self.fixed:
+            return
+        if not float(keras.ops.convert_to_numpy(self.seen)):
+            raise ValueError(f"FakeQuant {self.name}: no range to freeze yet (run a training batch or calibrate)")
+        self.seen.assign(self._FROZEN)
 
     def build(self, input_shape):
         constant = keras.initializers.Constant
@@ -77,11 +95,13 @@ class FakeQuant(keras.layers.Layer):
         if training and not self.fixed:
             low = ops.minimum(ops.min(ops.stop_gradient(x32)), 0.0)
             high = ops.maximum(ops.max(ops.stop_gradient(x32)), 0.0)
-            first = ops.equal(self.seen, 0.0)
+            first, frozen = ops.equal(self.seen, 0.0), ops.greater_equal(self.seen, self._FROZEN)
             m = self.momentum
-            self.range_min.assign(ops.where(first, low, m * self.range_min + (1.0 - m) * low))
-            self.range_max.assign(ops.where(first, high, m * self.range_max + (1.0 - m) * high))
-            self.seen.assign(1.0)
+            low = ops.where(first, low, m * self.range_min + (1.0 - m) * low)
+            high = ops.where(first, high, m * self.range_max + (1.0 - m) * high)
+            self.range_min.assign(ops.where(frozen, self.range_min, low))
+            self.range_max.assign(ops.where(frozen, self.range_max, high))
+            self.seen.assign(ops.maximum(self.seen, 1.0))
         high = ops.maximum(self.range_max, self.range_min + 1e-6)
         y = keras.quantizers.fake_quant_with_min_max_vars(x32, self.range_min, high, num_bits=8)
         return ops.cast(y, x.dtype)

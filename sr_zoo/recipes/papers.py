@@ -60,6 +60,10 @@ class Recipe:
     # by PReLU/ReLU so that all reach the same range on the first training batches (sr_zoo.models.equalization):
     # the same float model, and every channel keeps all 256 levels of its per-tensor int8 scale. Not in any paper.
     equalize_channels: bool = False
+    # In a quantization-aware fine-tune, after this fraction of its steps: shrink each learnt int8 range to what
+    # gives the lowest output error on training batches, then freeze the ranges, so that the remaining steps teach
+    # the weights those grids (sr_zoo.models.range_tuning). Not in any paper.
+    freeze_ranges: float = None
 
     def patch_sizes(self):
         """``(lr, hr)`` patch sides."""

@@ -1,5 +1,5 @@
 """The callbacks :func:`sr_zoo.training.train` adds to ``fit``: validation (best model), atomic checkpoints,
-the NaN guard, the learning-rate log and the time estimate."""
+the NaN guard, the learning-rate log, the time estimate and the int8 range freeze."""
 
 import json
 import math
@@ -11,6 +11,7 @@ import keras
 import numpy as np
 
 from sr_zoo import metrics, models
+from sr_zoo.models import range_tuning
 from sr_zoo.data import benchmarks
 from sr_zoo.training.common import BEST_MODEL, CHECKPOINT_DIR, LATEST, _has_gpu, _tf
 from sr_zoo.training.optimizers import current_learning_rate
@@ -108,6 +109,28 @@ class _StepCounting(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.steps_per_call = steps_per_call(self.model)
+
+class RangeFreeze(_StepCounting):
+    """At ``at_step``, shrinks a quantization-aware model's learnt int8 ranges to the lowest output error on
+    ``pairs`` (LR/HR training batches) and freezes them (:mod:`sr_zoo.models.range_tuning`); a run resumed
+    past that point finds them frozen in its checkpoint and leaves them."""
+
+    def __init__(self, pairs, at_step, initial_step=0):
+        super().__init__()
+        self.pairs = pairs
+        self.at_step = int(at_step)
+        self.global_step = initial_step
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.global_step += self.steps_per_call
+        if self.global_step < self.at_step or range_tuning.ranges_frozen(self.model):
+            return
+        result = range_tuning.tighten_ranges(self.model, self.pairs)
+        count = range_tuning.freeze_ranges(self.model)
+        shrunk = ", ".join(f"{name} x{a:g}/x{b:g}" for name, (a, b) in result.factors.items() if (a, b) != (1, 1))
+        psnr = [10 * math.log10(1 / max(e, 1e-12)) for e in (result.error_before, result.error_after)]
+        print(f"\nStep {self.global_step}: {count} int8 ranges tightened on {len(self.pairs)} training batches "
+              f"(output PSNR {psnr[0]:.3f} -> {psnr[1]:.3f} dB; {shrunk or 'none shrunk'}) and frozen")
 
 class LearningRateLogger(keras.callbacks.Callback):
     """Puts the current learning rate into the logs (progress bar, TensorBoard, history)."""

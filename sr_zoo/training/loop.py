@@ -13,8 +13,8 @@ from sr_zoo import precision as precision_lib
 from sr_zoo.models import precision as model_precision
 from sr_zoo.data import benchmarks
 from sr_zoo.errors import UsageError
-from sr_zoo.training.callbacks import (Checkpointer, LearningRateLogger, NonFiniteLossGuard, RunTimeEstimate,
-                                       Validation, _set_state)
+from sr_zoo.training.callbacks import (Checkpointer, LearningRateLogger, NonFiniteLossGuard, RangeFreeze,
+                                       RunTimeEstimate, Validation, _set_state)
 from sr_zoo.training.common import BEST_MODEL, TrainingError, _has_gpu, _tf, tensorflow_backend
 from sr_zoo.training.optimizers import current_learning_rate, make_optimizer
 from sr_zoo.training.run_folder import _warm_start, check_run_config, clear_run, read_latest_checkpoint
@@ -172,6 +172,9 @@ def _train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None
     guard = NonFiniteLossGuard()
     total_steps = recipe.epochs * recipe.steps_per_epoch
     callbacks = [guard, LearningRateLogger(), RunTimeEstimate(start_step, total_steps)]
+    if recipe.freeze_ranges:
+        freeze_at = max(1, round(recipe.freeze_ranges * total_steps))
+        callbacks.append(RangeFreeze(_training_pairs(ds), freeze_at, initial_step=start_step))
     stateful = {}
     summaries = chief and tensorflow_backend()
     writer = _tf().summary.create_file_writer(str(output_dir / "tensorboard" / "validation")) if summaries else None
@@ -261,6 +264,11 @@ def _equalize(model, ds, batches=8):
     scales = models.equalize_channels(model, lr)
     widest = ", ".join(f"{name} {float(s.max()):.1f}x" for name, s in scales.items())
     print(f"Channel equalization on {len(lr)} batches, the narrowest channel scaled up by: {widest or 'no chain'}")
+
+
+def _training_pairs(ds, batches=16):
+    """The run's first ``(lr, hr)`` batches as arrays (the int8 range freeze measures its output error on them)."""
+    return [tuple(keras.ops.convert_to_numpy(t) for t in batch[:2]) for batch in itertools.islice(iter(ds), batches)]
 
 
 def check_steps_per_execution(steps_per_execution, recipe):
