@@ -39,7 +39,7 @@ def _passes_scale(layer):
         return True
     if not isinstance(layer, FakeQuant) or layer.fixed:
         return False
-    if float(keras.ops.convert_to_numpy(layer.seen)):
+    if layer.has_range:
         raise ValueError(f"equalize_channels: {layer.name} already holds a range; equalize before calibrating")
     return True
 

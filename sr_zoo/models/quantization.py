@@ -68,6 +68,11 @@ class FakeQuant(keras.layers.Layer):
         return self.min_value is not None
 
     @property
+    def has_range(self):
+        """Whether the range is set: fixed, or learnt from a training batch or calibration."""
+        return self.fixed or float(keras.ops.convert_to_numpy(self.seen)) > 0
+
+    @property
     def frozen(self):
         """Whether a learnt range has stopped following the batches (:meth:`freeze`)."""
         return not self.fixed and float(keras.ops.convert_to_numpy(self.seen)) >= self._FROZEN
@@ -76,7 +81,7 @@ class FakeQuant(keras.layers.Layer):
         """Stops a learnt range, set by training or calibration, from moving; later batches keep it."""
         if self.fixed:
             return
-        if not float(keras.ops.convert_to_numpy(self.seen)):
+        if not self.has_range:
             raise ValueError(f"FakeQuant {self.name}: no range to freeze yet (run a training batch or calibrate)")
         self.seen.assign(self._FROZEN)
 

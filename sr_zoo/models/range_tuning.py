@@ -64,7 +64,7 @@ def tighten_ranges(model, pairs, factors=FACTORS):
     if not pairs:
         raise ValueError("tighten_ranges: give at least one (lr, hr) batch")
     quantizers = learnt_quantizers(model)
-    unset = [q.name for q in quantizers if not float(keras.ops.convert_to_numpy(q.seen))]
+    unset = [q.name for q in quantizers if not q.has_range]
     if unset:
         raise ValueError(f"tighten_ranges: {', '.join(unset)} hold no range yet (train or calibrate first)")
     factors = sorted({1.0, *(float(f) for f in factors)}, reverse=True)

@@ -113,17 +113,21 @@ class _StepCounting(keras.callbacks.Callback):
 class RangeFreeze(_StepCounting):
     """At ``at_step``, shrinks a quantization-aware model's learnt int8 ranges to the lowest output error on
     ``pairs`` (LR/HR training batches) and freezes them (:mod:`sr_zoo.models.range_tuning`); a run resumed
-    past that point finds them frozen in its checkpoint and leaves them."""
+    past that point finds them frozen in its checkpoint and leaves them. Once done, a step costs a comparison."""
 
     def __init__(self, pairs, at_step, initial_step=0):
         super().__init__()
         self.pairs = pairs
         self.at_step = int(at_step)
         self.global_step = initial_step
+        self.done = False
 
     def on_train_batch_end(self, batch, logs=None):
         self.global_step += self.steps_per_call
-        if self.global_step < self.at_step or range_tuning.ranges_frozen(self.model):
+        if self.done or self.global_step < self.at_step:
+            return
+        self.done = True
+        if range_tuning.ranges_frozen(self.model):  # a resumed run: its checkpoint holds the frozen ranges
             return
         result = range_tuning.tighten_ranges(self.model, self.pairs)
         count = range_tuning.freeze_ranges(self.model)

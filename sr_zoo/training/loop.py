@@ -164,8 +164,11 @@ def _train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None
         print(f"{output_dir} already finished {start_step} steps")
 
     ds = training_data(recipe, seed + start_step, tfds_data_dir, dataset_options)
+    # the run's first batches, drawn once, for what measures on them (channel equalization, the range freeze)
+    first_batches = _first_batches(ds, max(_EQUALIZE_BATCHES if state is None and recipe.equalize_channels else 0,
+                                           _FREEZE_BATCHES if recipe.freeze_ranges else 0))
     if state is None and recipe.equalize_channels:  # a resumed run's checkpoint holds the equalized weights
-        _equalize(model, ds)
+        _equalize(model, [batch[0] for batch in first_batches[:_EQUALIZE_BATCHES]])
     if getattr(dist, "num_processes", 1) > 1:  # data_parallel across processes: each feeds its slice
         ds = _ProcessShard(ds, dist.process_id, dist.num_processes)
 
@@ -174,7 +177,7 @@ def _train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None
     callbacks = [guard, LearningRateLogger(), RunTimeEstimate(start_step, total_steps)]
     if recipe.freeze_ranges:
         freeze_at = max(1, round(recipe.freeze_ranges * total_steps))
-        callbacks.append(RangeFreeze(_training_pairs(ds), freeze_at, initial_step=start_step))
+        callbacks.append(RangeFreeze(first_batches[:_FREEZE_BATCHES], freeze_at, initial_step=start_step))
     stateful = {}
     summaries = chief and tensorflow_backend()
     writer = _tf().summary.create_file_writer(str(output_dir / "tensorboard" / "validation")) if summaries else None
@@ -258,17 +261,21 @@ def _train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None
 
 train.__doc__ = _train.__doc__
 
-def _equalize(model, ds, batches=8):
+_EQUALIZE_BATCHES, _FREEZE_BATCHES = 8, 16  # LR batches channel equalization probes; LR/HR batches the freeze scores
+
+
+def _first_batches(ds, count):
+    """The run's first ``count`` ``(lr, hr)`` batches as arrays (none: no iterator, whose prefetch would start)."""
+    if not count:
+        return []
+    return [tuple(keras.ops.convert_to_numpy(t) for t in batch[:2]) for batch in itertools.islice(iter(ds), count)]
+
+
+def _equalize(model, lr):
     """Channel equalization (:func:`sr_zoo.models.equalize_channels`) on the run's first LR batches."""
-    lr = [batch[0] for batch in itertools.islice(iter(ds), batches)]
     scales = models.equalize_channels(model, lr)
     widest = ", ".join(f"{name} {float(s.max()):.1f}x" for name, s in scales.items())
     print(f"Channel equalization on {len(lr)} batches, the narrowest channel scaled up by: {widest or 'no chain'}")
-
-
-def _training_pairs(ds, batches=16):
-    """The run's first ``(lr, hr)`` batches as arrays (the int8 range freeze measures its output error on them)."""
-    return [tuple(keras.ops.convert_to_numpy(t) for t in batch[:2]) for batch in itertools.islice(iter(ds), batches)]
 
 
 def check_steps_per_execution(steps_per_execution, recipe):
