@@ -75,6 +75,9 @@ flags.DEFINE_bool("equalize_channels", None, "With --quantization_aware and --wa
 flags.DEFINE_float("freeze_ranges", None, "With --quantization_aware: after this fraction of the steps (e.g. 0.5), "
                    "shrink each learnt int8 activation range to the one with the lowest output error on training "
                    "batches and freeze the ranges; the rest of the run fine-tunes the weights to them.")
+flags.DEFINE_bool("split_prelu", None, "With --quantization_aware: write each PReLU between two convolutions as "
+                  "two ReLU halves fused into them (the same float function, one int8 rounding per layer instead of "
+                  "two, twice the work around it); a --warm_start from the PReLU model is split the same way.")
 flags.DEFINE_bool("jit_compile", False, "Compile the train step with XLA (TF) / torch.compile (torch); JAX always uses XLA.")
 flags.DEFINE_integer("steps_per_execution", 1, "Training steps per call into the compiled graph (Keras' "
                      "steps_per_execution; TensorFlow and JAX): less Python between steps, for small models such as "
@@ -87,7 +90,8 @@ flags.DEFINE_bool("dry_run", False, "Check flags, recipe, model, data and run fo
 _RECIPE_FLAGS = ("preset", "channels", "lr_patch_size", "batch_size", "loss", "optimizer", "learning_rate",
                  "lr_schedule", "lr_decay_steps", "lr_decay_factor", "min_learning_rate",
                  "warmup_steps", "reconstruction_lr_multiplier", "epochs", "steps_per_epoch", "degradation", "blur_sigma",
-                 "augment", "precision", "quantization_aware", "equalize_channels", "freeze_ranges")
+                 "augment", "precision", "quantization_aware", "equalize_channels", "freeze_ranges",
+                 "split_prelu")
 
 
 def recipe_from_flags():

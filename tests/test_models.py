@@ -200,7 +200,7 @@ def test_srcnn_saved_with_the_previous_bicubic_layer_still_loads():
     np.testing.assert_allclose(keras.ops.convert_to_numpy(model(io["x"])), io["y"], atol=1e-6)
 
 
-@pytest.mark.parametrize("activation", ["tanh", "relu", "gelu"])
+@pytest.mark.parametrize("activation", ["tanh", "relu", "gelu", "hard_tanh"])
 def test_espcn_activation_option(activation):
     model = models.get("espcn", scale=2, activation=activation)
     assert model.get_layer("feature_1").get_config()["activation"] == activation
@@ -281,7 +281,7 @@ def test_preset_options_can_be_overridden():
         ({"name": "espcn", "scale": 2, "channels": 4}, "allowed: [1, 3]"),
         ({"name": "srcnn", "scale": 2, "preset": "9-9-9"}, "presets: ['9-1-5', '9-3-5', '9-5-5']"),
         ({"name": "edsr", "scale": 2, "depth": 3}, "options: ['filters', 'mean', 'num_blocks', 'res_scale']"),
-        ({"name": "espcn", "scale": 2, "activation": "sigmoid"}, "one of ('tanh', 'relu', 'gelu')"),
+        ({"name": "espcn", "scale": 2, "activation": "sigmoid"}, "one of ('tanh', 'relu', 'gelu', 'hard_tanh')"),
         ({"name": "lapsrn", "scale": 2, "upsampling": "nearest"}, "one of ('deconv', 'subpixel')"),
         ({"name": "lapsrn", "scale": 2, "outputs": "first"}, "one of ('all', 'last')"),
         ({"name": "fsrcnn", "scale": 2, "d": 0}, "d must be an int >= 1"),

@@ -8,7 +8,7 @@ import sr_zoo
 import sr_zoo.pretrained
 from sr_zoo import recipes, training
 from sr_zoo.deploy import exporters
-from sr_zoo.models import quantization, range_tuning
+from sr_zoo.models import int8_error, quantization, range_tuning
 
 RNG = np.random.default_rng(0)
 
@@ -67,9 +67,11 @@ def test_int8_file_of_a_copy_takes_its_ranges_from_the_fake_quantization(tmp_pat
         assert abs(scale - 1 / 255) < 1e-7 and zero_point == -128, detail["quantization"]
 
 
-def test_int8_file_computes_what_the_copy_simulates(tmp_path):
-    # FSRCNN-s: PReLUs (the converter rounds their slopes per tensor) and the sub-pixel deconvolution, whose tiled
-    # bias the converter mis-scales per channel; random slopes and biases, as trained weights have them.
+@pytest.mark.parametrize("split", [False, True])
+def test_int8_file_computes_what_the_copy_simulates(split, tmp_path):
+    # FSRCNN-s: PReLUs (the converter rounds their slopes per tensor; split: ReLU halves fused into the
+    # convolutions) and the sub-pixel deconvolution, whose tiled bias the converter mis-scales per channel; random
+    # slopes and biases, as trained weights have them.
     import tensorflow as tf
 
     float_model = sr_zoo.models.get("fsrcnn", scale=3, preset="fsrcnn-s")
@@ -79,12 +81,15 @@ def test_int8_file_computes_what_the_copy_simulates(tmp_path):
             layer.set_weights([w + rng.normal(0, 0.3, w.shape).astype(w.dtype) * (w.ndim == 1 or w.ndim == 3)
                                for w in layer.get_weights()])
     batches = [np.clip(rng.normal(0.5, 0.2, (2, 16, 16, 1)), 0, 1).astype(np.float32) for _ in range(3)]
-    qat = quantization.quantization_aware(float_model, calibration=batches)
-    assert any(isinstance(layer, quantization.QuantizedPReLU) for layer in qat.layers)
+    qat = quantization.quantization_aware(sr_zoo.models.split_prelu(float_model) if split else float_model,
+                                          calibration=batches)
+    assert any(isinstance(layer, quantization.QuantizedPReLU) for layer in qat.layers) != split
     path = tmp_path / "fsrcnn_int8.tflite"
     exporters.export(qat, path, format="tflite", quantize="int8", io="model", input_size=(16, 16))
-    ops = {op["op_name"] for op in tf.lite.Interpreter(str(path))._get_ops_details()}
-    assert "PRELU" in ops and "DEQUANTIZE" not in ops, ops  # one int8 op per PReLU, nothing left in float
+    ops = [op["op_name"] for op in tf.lite.Interpreter(str(path))._get_ops_details()]
+    assert "DEQUANTIZE" not in ops, ops  # nothing left in float
+    # one int8 op per PReLU, or none: the ReLU halves live inside the convolutions
+    assert ops.count("PRELU") == (0 if split else 4) and ops.count("CONV_2D") == 5, ops
     x = batches[0][0]
     simulated, got = np.asarray(qat(x[None]))[0], exporters.TFLiteModel(path)(x)
     levels = np.abs(got - simulated) * 255
@@ -95,19 +100,22 @@ def test_quantization_aware_training_writes_a_quantization_aware_best_model(data
     recipe = recipes.get("fsrcnn", 3).replace(  # PReLU: ranges learnt from the data
         preset="fsrcnn-s", datasets=(str(data_dir / "T91"),), epochs=1, steps_per_epoch=3, batch_size=8,
         optimizer="adam", learning_rate=1e-4, lr_schedule="constant", reconstruction_lr_multiplier=1.0,
-        precision="float32", quantization_aware=True, equalize_channels=True, freeze_ranges=0.5, rescale=(),
+        precision="float32", quantization_aware=True, equalize_channels=True, freeze_ranges=0.5, split_prelu=True,
+        rescale=(),
     )
     result = training.train(recipe, tmp_path / "run", verbose=0, warm_start="fsrcnn-s_x3")
     out = capsys.readouterr().out
+    assert "Warm start from fsrcnn-s_x3 (pretrained): 5 of 5 layers copied" in out, out  # split like the model
     assert "Channel equalization on 8 batches" in out
-    assert "Step 2: 8 int8 ranges tightened on 16 training batches" in out, out  # round(0.5 * 3 steps)
+    assert "Step 2: 4 int8 ranges tightened on 16 training batches" in out, out  # round(0.5 * 3 steps)
     best = keras.models.load_model(result.best_model_path)
     assert sr_zoo.models.is_quantization_aware(best)
+    assert not any(isinstance(layer, keras.layers.PReLU) for layer in best.layers)  # ReLU halves
     assert range_tuning.ranges_frozen(best)  # saved after the freeze: the int8 file gets the frozen grids
-    # the warm start's channels were scaled up (3 steps at 1e-4 move the weights far less than that)
+    # the warm start's channels (both halves of each) were scaled up (3 steps at 1e-4 move the weights far less)
     shipped = sr_zoo.pretrained.load("fsrcnn-s_x3").get_layer("feature_extraction").get_weights()[0]
-    ratio = np.max(np.abs(best.get_layer("feature_extraction").get_weights()[0]), axis=(0, 1, 2)) / np.max(
-        np.abs(shipped), axis=(0, 1, 2))
+    ratio = np.max(np.abs(best.get_layer("feature_extraction").get_weights()[0]), axis=(0, 1, 2)) / np.tile(
+        np.max(np.abs(shipped), axis=(0, 1, 2)), 2)
     assert ratio.min() > 0.95 and ratio.max() > 1.5, ratio
     learnt = [l for l in best.layers if isinstance(l, quantization.FakeQuant) and not l.fixed]
     assert learnt and all(float(l.range_max) > 0 for l in learnt)  # the ranges trained with the weights
@@ -125,6 +133,8 @@ def test_int8_recipes_start_from_the_shipped_float_model():
         assert command.count("--learning_rate=") == command.count("--epochs=") == 1, command
         assert ("--equalize_channels" in command) == name.startswith("fsrcnn"), command  # PReLU chains only
         assert ("--freeze_ranges=" in command) == name.startswith("fsrcnn"), command
+        assert ("--split_prelu" in command) == name.startswith("fsrcnn"), command
+        assert ("--model_options=activation=hard_tanh" in command) == (name == "espcn_x2"), command
     with pytest.raises(ValueError, match="no int8 recipe"):
         recipes.int8_command("lapsrn_x4")
 
@@ -213,3 +223,72 @@ def test_tightening_shrinks_a_range_that_wastes_levels_and_never_raises_the_erro
         range_tuning.tighten_ranges(qat, [])
     with pytest.raises(ValueError, match="hold no range yet"):
         range_tuning.tighten_ranges(quantization.quantization_aware(model), pairs)
+
+
+def test_error_sources_turn_one_rounding_on_at_a_time_and_find_an_inflated_range():
+    model = sr_zoo.models.get("fsrcnn", scale=2, preset="fsrcnn-s")
+    lr = [np.round(x * 255) / 255 for x in _batches(n=2)]  # 8-bit images, as the file gets them
+    qat = quantization.quantization_aware(model, calibration=lr)
+    with int8_error.only(qat, ()):  # every rounding off: the float model itself
+        np.testing.assert_allclose(qat.predict_on_batch(lr[0]), model.predict_on_batch(lr[0]), atol=1e-5)
+    wide = qat.get_layer("mapping_0_quant")
+    wide.range_min.assign(32 * float(wide.range_min))  # 32x the range it needs: a 32x coarser grid
+    wide.range_max.assign(32 * float(wide.range_max))
+    before = qat.predict_on_batch(lr[0])
+    breakdown = int8_error.error_sources(qat, lr)
+    rounding = quantization.Rounding
+    assert [s.name for s in breakdown.sources] == [layer.name for layer in qat.layers if isinstance(layer, rounding)]
+    kinds = {s.name: s.kind for s in breakdown.sources}
+    assert kinds["mapping_0_quant"] == "activation" and kinds["mapping_0"] == kinds["reconstruction"] == "weights"
+    assert breakdown.largest(1)[0].name == "mapping_0_quant", breakdown.largest(3)
+    assert breakdown.sources[0].name == "input_quant" and breakdown.sources[0].error < 1e-12  # 8-bit levels kept
+    assert 0.5 < breakdown.total / breakdown.sum_of_sources < 2, breakdown  # independent roundings add
+    np.testing.assert_array_equal(qat.predict_on_batch(lr[0]), before)  # every rounding on again afterwards
+    with pytest.raises(ValueError, match="at least one LR batch"):
+        int8_error.error_sources(qat, [])
+    with pytest.raises(ValueError, match="not quantization-aware"):
+        int8_error.error_sources(model, lr)
+    with pytest.raises(ValueError, match="hold no range yet"):
+        int8_error.error_sources(quantization.quantization_aware(model), lr)
+
+
+def test_drop_db_and_allowed_error_are_inverses():
+    assert int8_error.allowed_error(0.1, 36.48) == pytest.approx(5.24e-6, rel=0.01)  # fsrcnn_x2's budget
+    assert int8_error.drop_db(int8_error.allowed_error(0.1, 30.0), 30.0) == pytest.approx(0.1)
+    assert int8_error.drop_db(0.0, 33.0) == 0.0
+
+
+def test_split_prelu_keeps_the_float_function_with_relu_halves_fused_into_the_convolutions():
+    model = sr_zoo.models.get("fsrcnn", scale=3, preset="fsrcnn-s")
+    rng = np.random.default_rng(2)
+    for layer in model.layers:  # slopes of both signs and above 1, as trained models have them
+        if isinstance(layer, keras.layers.PReLU):
+            layer.set_weights([rng.uniform(-1.5, 1.5, layer.alpha.shape).astype("float32")])
+    split = sr_zoo.models.split_prelu(model)
+    x = _batches()[0]
+    np.testing.assert_allclose(split.predict_on_batch(x), model.predict_on_batch(x), atol=1e-5)
+    assert not any(isinstance(layer, keras.layers.PReLU) for layer in split.layers)
+    for name in ("feature_extraction", "shrinking", "mapping_1", "expanding"):  # each writes [z, -z] through a ReLU
+        layer, source = split.get_layer(name), model.get_layer(name)
+        assert layer.filters == 2 * source.filters and layer.get_config()["activation"] == "relu"
+    assert split.get_layer("reconstruction").kernel.shape[-1] == 2 * 32  # reads both halves of 32 channels
+    assert any(isinstance(layer, keras.layers.PReLU) for layer in model.layers)  # the source is unchanged
+    with pytest.raises(ValueError, match="no PReLU between two convolutions"):
+        sr_zoo.models.split_prelu(sr_zoo.models.get("espcn", scale=3))
+
+
+def test_hard_tanh_espcn_runs_as_int8_convolutions_alone(tmp_path):
+    # tanh is an op of its own in int8 TFLite (two roundings per layer); tanh clipped to [-1, 1] fuses into the
+    # convolution, and the file still computes what the copy simulates
+    import tensorflow as tf
+
+    batches = [np.round(b * 255) / 255 for b in _batches()]
+    qat = quantization.quantization_aware(sr_zoo.models.get("espcn", scale=2, activation="hard_tanh"),
+                                          calibration=batches)
+    path = tmp_path / "espcn_int8.tflite"
+    exporters.export(qat, path, format="tflite", quantize="int8", io="model", input_size=(12, 12))
+    ops = [op["op_name"] for op in tf.lite.Interpreter(str(path))._get_ops_details()]
+    assert ops == ["CONV_2D", "CONV_2D", "CONV_2D", "DEPTH_TO_SPACE"], ops
+    x = batches[0][0]
+    levels = np.abs(exporters.TFLiteModel(path)(x) - np.asarray(qat(x[None]))[0]) * 255
+    assert levels.mean() < 0.3 and levels.max() <= 2, (levels.mean(), levels.max())

@@ -37,6 +37,7 @@ from sr_zoo.models.diagnostics import dead_relu_channels
 from sr_zoo.models.precision import keeps_float32, precision_of, with_precision
 from sr_zoo.models.equalization import equalize_channels
 from sr_zoo.models.quantization import is_quantization_aware, quantization_aware
+from sr_zoo.models.prelu_split import split_prelu
 from sr_zoo.models.range_tuning import freeze_ranges, tighten_ranges
 from sr_zoo.models.transfer import transfer_weights
 
@@ -51,6 +52,7 @@ __all__ = [
     "with_precision",
     "quantization_aware",
     "equalize_channels",
+    "split_prelu",
     "tighten_ranges",
     "freeze_ranges",
     "is_quantization_aware",

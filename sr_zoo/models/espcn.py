@@ -2,7 +2,8 @@
 
 (5x5, 64) - (3x3, 32) - (3x3, r*r*channels) followed by
 :class:`~sr_zoo.models.layers.SubPixel` (``keras.ops.depth_to_space``). The
-paper uses ``tanh``; ``relu`` and ``gelu`` are options. On the Y channel at x3
+paper uses ``tanh``; ``relu``, ``gelu`` and ``hard_tanh`` (clipped to [-1, 1],
+which int8 TFLite fuses into the convolution) are options. On the Y channel at x3
 the model has 22,729 parameters with biases, as in the paper.
 
 The last convolution is named ``"reconstruction"``: the paper trains it with a
@@ -17,7 +18,7 @@ import keras
 from sr_zoo.models import layers
 
 SCALES = (2, 3, 4)
-ACTIVATIONS = ("tanh", "relu", "gelu")
+ACTIVATIONS = ("tanh", "relu", "gelu", "hard_tanh")
 DEFAULTS = {"activation": "tanh", "filters": (64, 32), "kernel_sizes": (5, 3, 3)}
 PRESETS = {"espcn": {}}
 DEFAULT_PRESET = "espcn"

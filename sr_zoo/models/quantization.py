@@ -36,8 +36,16 @@ _PACKAGE = "sr_zoo"
 _SHAPE_ONLY = (zoo_layers.SubPixel,)
 
 
+class Rounding:
+    """A layer that rounds as int8 TFLite will. ``simulate = False`` on an instance passes values through in
+    float instead, so that :mod:`sr_zoo.models.int8_error` can turn one rounding on at a time (not saved: a
+    loaded model always rounds; a compiled predict function keeps the state it was traced with)."""
+
+    simulate = True
+
+
 @keras.saving.register_keras_serializable(package=_PACKAGE)
-class FakeQuant(keras.layers.Layer):
+class FakeQuant(Rounding, keras.layers.Layer):
     """8-bit fake quantization of a tensor with a fixed range or one learnt as a moving average.
 
     ``min_value``/``max_value`` given: the range is fixed (an input in [0, 1],
@@ -95,6 +103,8 @@ class FakeQuant(keras.layers.Layer):
                                     initializer=constant(1.0 if self.fixed else 0.0))
 
     def call(self, x, training=False):
+        if not self.simulate:
+            return x
         ops = keras.ops
         x32 = ops.cast(x, "float32")
         if training and not self.fixed:
@@ -141,18 +151,18 @@ def _per_tensor(tensor):
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
-class QuantizedConv2D(keras.layers.Conv2D):
+class QuantizedConv2D(Rounding, keras.layers.Conv2D):
     """A ``Conv2D`` (same config, same weights) whose kernel is rounded as TFLite stores int8 weights.
 
     >>> q = QuantizedConv2D.from_config(conv.get_config())
     """
 
     def convolution_op(self, inputs, kernel):
-        return super().convolution_op(inputs, _per_channel(kernel))
+        return super().convolution_op(inputs, _per_channel(kernel) if self.simulate else kernel)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
-class QuantizedSubPixelConv2DTranspose(zoo_layers.SubPixelConv2DTranspose):
+class QuantizedSubPixelConv2DTranspose(Rounding, zoo_layers.SubPixelConv2DTranspose):
     """FSRCNN's deconvolution with the equivalent convolution's kernel rounded as TFLite stores int8 weights.
 
     Per tensor, not per channel: with one output filter the bias is tiled into
@@ -165,11 +175,12 @@ class QuantizedSubPixelConv2DTranspose(zoo_layers.SubPixelConv2DTranspose):
     """
 
     def subpixel_kernel(self):
-        return _per_tensor(super().subpixel_kernel())
+        kernel = super().subpixel_kernel()
+        return _per_tensor(kernel) if self.simulate else kernel
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
-class QuantizedPReLU(keras.layers.PReLU):
+class QuantizedPReLU(Rounding, keras.layers.PReLU):
     """A ``PReLU`` whose slopes are rounded as the converter stores an int8 PRELU's alpha (per tensor,
     symmetric, -127..127); unrounded, fsrcnn-s_x3's int8 file drifted 1 level on average from the simulation.
 
@@ -177,6 +188,8 @@ class QuantizedPReLU(keras.layers.PReLU):
     """
 
     def call(self, inputs):
+        if not self.simulate:
+            return super().call(inputs)
         alpha = keras.ops.cast(_per_tensor(keras.ops.cast(self.alpha, "float32")), inputs.dtype)
         return keras.ops.relu(inputs) - alpha * keras.ops.relu(-inputs)
 
@@ -303,5 +316,5 @@ def is_quantization_aware(model):
     return any(isinstance(layer, FakeQuant) for layer in model.layers)
 
 
-__all__ = ["FakeQuant", "QUANTIZED_CLASS", "QuantizedConv2D", "QuantizedSubPixelConv2DTranspose", "QuantizedPReLU",
-           "quantization_aware", "calibrate", "is_quantization_aware", "conversion_graph"]
+__all__ = ["Rounding", "FakeQuant", "QUANTIZED_CLASS", "QuantizedConv2D", "QuantizedSubPixelConv2DTranspose",
+           "QuantizedPReLU", "quantization_aware", "calibrate", "is_quantization_aware", "conversion_graph"]

@@ -64,6 +64,11 @@ class Recipe:
     # gives the lowest output error on training batches, then freeze the ranges, so that the remaining steps teach
     # the weights those grids (sr_zoo.models.range_tuning). Not in any paper.
     freeze_ranges: float = None
+    # In a quantization-aware fine-tune: write each PReLU between two convolutions as two ReLU halves
+    # (sr_zoo.models.prelu_split), the same float function with one int8 rounding per layer instead of two, at
+    # twice the work in the convolutions around it. A warm start from the PReLU model is split the same way.
+    # Not in any paper.
+    split_prelu: bool = False
 
     def patch_sizes(self):
         """``(lr, hr)`` patch sides."""

@@ -122,6 +122,8 @@ def _train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None
     def build():
         model = models.get(recipe.model, scale=recipe.scale, channels=recipe.channels, preset=recipe.preset,
                            **recipe.model_config)
+        if recipe.split_prelu:
+            model = models.split_prelu(model)
         # a warm start's or checkpoint's weights fill the copy; its learnt ranges start from the first batch
         return models.quantization_aware(model) if recipe.quantization_aware else model
 
@@ -139,7 +141,7 @@ def _train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None
         if not restart:
             check_run_config(output_dir, run_config, write=False)
         if warm_start:
-            _warm_start(model, warm_start)
+            _warm_start(model, warm_start, split_prelu=recipe.split_prelu)
         if validation and validation in benchmarks.BENCHMARK_FOLDERS:
             benchmarks.load_pairs(validation, recipe.scale, validation_dir, tfds_data_dir)
         total = recipe.epochs * recipe.steps_per_epoch
@@ -151,7 +153,7 @@ def _train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None
     check_run_config(output_dir, run_config, write=False)
     state = read_latest_checkpoint(output_dir)
     if state is None and warm_start:  # before anything is written: a bad --warm_start leaves no folder
-        _warm_start(model, warm_start)
+        _warm_start(model, warm_start, split_prelu=recipe.split_prelu)
     output_dir.mkdir(parents=True, exist_ok=True)
     check_run_config(output_dir, run_config)
     start_step = 0
