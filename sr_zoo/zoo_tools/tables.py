@@ -107,6 +107,10 @@ def compute_table():
     return "\n".join(lines)
 
 
+#: How an int8 network differs from its float model, by the flag of its fine-tune that makes the change.
+_INT8_CHANGES = {"--split_prelu": "PReLU as fused ReLU halves"}
+
+
 def int8_table():
     """Per light model with an int8 recipe: the shipped quantization-aware int8 file's Y-PSNR beside the float
     model's (Set5 / Set14 / B100, measured in LiteRT by ``publish_int8``), or what the export falls back to."""
@@ -126,10 +130,14 @@ def int8_table():
                  for b in pretrained.BENCHMARKS]
         steps = record["training"].get("steps_run")
         trained = f", {steps // 1000}k quantization-aware steps" if steps else ""
+        command = record["training"]["command"]
+        changes = [text for flag, text in _INT8_CHANGES.items() if flag in command]
+        trained += f" ({'; '.join(changes)})" if changes else ""
         lines.append(f"| `{name}` | {' | '.join(cells)} | `{record['file']}`{trained} |")
     lines.append("")
     lines.append(f"Y-PSNR in dB of the int8 TFLite file (uint8 RGB in and out) in LiteRT against the float model "
                  f"through `sr_zoo.upscale`; {pretrained.PROTOCOL}. A file ships when its Set5 drop is at most "
-                 f"{MAX_DROP} dB.")
+                 f"{MAX_DROP} dB. A negative drop: the int8 network scores above the float model (its fine-tune "
+                 f"trained it further, and a split PReLU's halves no longer share weights).")
     return "\n".join(lines)
 
