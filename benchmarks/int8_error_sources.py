@@ -14,7 +14,10 @@ mean squared error against the same weights in float with only it on
 (:func:`sr_zoo.models.int8_error.error_sources`, Set5 LR images whole, the
 model's input: Y for Y models), its share of the sum, and the dB it alone would
 cost at the float model's Set5 PSNR. Simulated in Keras, which the int8 TFLite
-file matches to about 0.1 level (see the README's int8 section).
+file matches to about 0.1 level (see the README's int8 section). For calibrated
+float weights the total is the int8 file's loss; a quantization-aware file has
+learnt to rely on its clipped ranges, so there its float computation is no
+reference and the shares are what to read.
 """
 
 import argparse
