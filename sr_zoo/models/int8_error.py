@@ -53,7 +53,10 @@ def rounding_layers(model):
 
 @contextlib.contextmanager
 def only(model, layers):
-    """Inside, only ``layers`` of ``model``'s roundings are on (the rest pass float values); all on after."""
+    """Inside, only ``layers`` of ``model``'s roundings are on (the rest pass float values); all on after.
+
+    Seen by eager calls and ``model.predict_on_batch`` (its compiled function is rebuilt); a function compiled
+    elsewhere before (``sr_zoo.upscale``'s cache) keeps the roundings it was traced with."""
     on = {id(layer) for layer in layers}
     try:
         for layer in rounding_layers(model):
