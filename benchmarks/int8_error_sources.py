@@ -33,7 +33,7 @@ import sr_zoo  # noqa: E402
 import sr_zoo.pretrained  # noqa: E402
 from sr_zoo import models  # noqa: E402
 from sr_zoo.data import benchmarks as benchmark_data  # noqa: E402
-from sr_zoo.image import rgb_to_ycbcr  # noqa: E402
+from sr_zoo.image import rgb_to_y  # noqa: E402
 from sr_zoo.models import int8_error  # noqa: E402
 
 DROP = 0.1  # dB: the zoo's int8 gate (sr_zoo.zoo_tools.int8.MAX_DROP)
@@ -61,7 +61,7 @@ def set5_inputs(scale, channels):
     inputs = []
     for pair in benchmark_data.load_pairs("set5", scale):
         lr = pair.lr if pair.lr.ndim == 3 else np.repeat(pair.lr[..., None], 3, axis=-1)
-        lr = rgb_to_ycbcr(lr)[..., :1] if channels == 1 else lr
+        lr = rgb_to_y(lr) if channels == 1 else lr
         inputs.append(lr[None].astype(np.float32) / 255.0)
     return inputs
 

@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from sr_zoo.models.quantization import FakeQuant, Rounding
+from sr_zoo.models.range_tuning import output_error
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,10 +70,6 @@ def only(model, layers):
         model.predict_function = None
 
 
-def _outputs(model, batches):
-    return [np.asarray(model.predict_on_batch(np.asarray(b, np.float32)), np.float64) for b in batches]
-
-
 def error_sources(model, batches):
     """The output's mean squared error against float, per rounding alone and all together (an
     :class:`ErrorBreakdown`), on ``batches`` of LR images ``(N, H, W, C)`` in [0, 1].
@@ -88,13 +85,13 @@ def error_sources(model, batches):
     unset = [layer.name for layer in layers if isinstance(layer, FakeQuant) and not layer.has_range]
     if unset:
         raise ValueError(f"error_sources: {', '.join(unset)} hold no range yet (train or calibrate first)")
-    with only(model, ()):
-        reference = _outputs(model, batches)
+    batches = [np.asarray(b, np.float32) for b in batches]
+    with only(model, ()):  # the float computation is the target each rounding's error is measured against
+        pairs = [(b, np.asarray(model.predict_on_batch(b), np.float64)) for b in batches]
 
     def error(on):
         with only(model, on):
-            outputs = _outputs(model, batches)
-        return float(np.mean([np.mean((o - r) ** 2) for o, r in zip(outputs, reference)]))
+            return output_error(model, pairs)
 
     sources = [ErrorSource(layer.name, "activation" if isinstance(layer, FakeQuant) else "weights", error([layer]))
                for layer in layers]
