@@ -78,6 +78,10 @@ flags.DEFINE_float("freeze_ranges", None, "With --quantization_aware: after this
 flags.DEFINE_bool("split_prelu", None, "With --quantization_aware: write each PReLU between two convolutions as "
                   "two ReLU halves fused into them (the same float function, one int8 rounding per layer instead of "
                   "two, twice the work around it); a --warm_start from the PReLU model is split the same way.")
+flags.DEFINE_bool("split_tanh", None, "With --quantization_aware: write each tanh between two convolutions as two "
+                  "clipped linear pieces fused into the first (hard_tanh), read by the second with folded weights "
+                  "(close to tanh; one int8 rounding per piece instead of two per layer, 4x the work between "
+                  "them); a --warm_start from the tanh model is split the same way.")
 flags.DEFINE_bool("jit_compile", False, "Compile the train step with XLA (TF) / torch.compile (torch); JAX always uses XLA.")
 flags.DEFINE_integer("steps_per_execution", 1, "Training steps per call into the compiled graph (Keras' "
                      "steps_per_execution; TensorFlow and JAX): less Python between steps, for small models such as "
@@ -91,7 +95,7 @@ _RECIPE_FLAGS = ("preset", "channels", "lr_patch_size", "batch_size", "loss", "o
                  "lr_schedule", "lr_decay_steps", "lr_decay_factor", "min_learning_rate",
                  "warmup_steps", "reconstruction_lr_multiplier", "epochs", "steps_per_epoch", "degradation", "blur_sigma",
                  "augment", "precision", "quantization_aware", "equalize_channels", "freeze_ranges",
-                 "split_prelu")
+                 "split_prelu", "split_tanh")
 
 
 def recipe_from_flags():

@@ -2,13 +2,15 @@
 
     python benchmarks/int8_error_sources.py --model=fsrcnn-s_x3
     python benchmarks/int8_error_sources.py --model=fsrcnn-s_x3 --calibrated --split_prelu
+    python benchmarks/int8_error_sources.py --model=espcn_x2 --calibrated --split_tanh
     python benchmarks/int8_error_sources.py --model=fsrcnn_x2 --weights=runs/fsrcnn_x2.int8/best.keras
 
 The quantization-aware copy: ``--weights`` (a run's ``best.keras``), else the
 zoo's int8 weights where they ship (unless ``--calibrated``), else the float
 weights with their ranges calibrated on 16 T91 crops (what ``--quantize=int8``
-does without them; ``--split_prelu``: after writing their PReLUs as ReLU
-halves, :func:`sr_zoo.models.split_prelu`). Per
+does without them; ``--split_prelu`` / ``--split_tanh``: after writing their
+PReLUs as ReLU halves or their tanh as clipped pieces,
+:mod:`sr_zoo.models.activation_split`). Per
 rounding (an activation's 8-bit grid, a layer's int8 weights): the output's
 mean squared error against the same weights in float with only it on
 (:func:`sr_zoo.models.int8_error.error_sources`, Set5 LR images whole, the
@@ -39,7 +41,7 @@ from sr_zoo.models import int8_error  # noqa: E402
 DROP = 0.1  # dB: the zoo's int8 gate (sr_zoo.zoo_tools.int8.MAX_DROP)
 
 
-def quantization_aware_copy(name, weights=None, calibrated=False, split_prelu=False):
+def quantization_aware_copy(name, weights=None, calibrated=False, split_prelu=False, split_tanh=False):
     """The copy to analyse and where it came from."""
     import keras
 
@@ -52,9 +54,11 @@ def quantization_aware_copy(name, weights=None, calibrated=False, split_prelu=Fa
     model = sr_zoo.pretrained.load(name)
     crops = calibration_crops(models.describe(model), (96, 96))
     model = models.split_prelu(model) if split_prelu else model
+    model = models.split_tanh(model) if split_tanh else model
+    split = " with PReLUs split" if split_prelu else " with tanh split" if split_tanh else ""
     # one batch: its min and max set every range, as TFLite's calibration takes the extremes
     return (models.quantization_aware(model, calibration=[np.stack(crops)]),
-            f"float weights{' with PReLUs split' if split_prelu else ''}, ranges from 16 T91 crops")
+            f"float weights{split}, ranges from 16 T91 crops")
 
 
 def set5_inputs(scale, channels):
@@ -73,15 +77,17 @@ def main(argv=None):
     parser.add_argument("--calibrated", action="store_true", help="the float weights calibrated, even where int8 "
                         "weights ship")
     parser.add_argument("--split_prelu", action="store_true", help="with the float weights: PReLUs as ReLU halves")
+    parser.add_argument("--split_tanh", action="store_true", help="with the float weights: tanh as clipped pieces")
     args = parser.parse_args(argv)
     entry = sr_zoo.pretrained.available().get(args.model)
     if entry is None:
         parser.error(f"--model: {args.model!r} is not a shipped model")
     if args.weights and not args.weights.is_file():
         parser.error(f"--weights: no file {args.weights}")
-    if args.weights and (args.calibrated or args.split_prelu):
-        parser.error("--calibrated and --split_prelu apply to the float weights, not to --weights")
-    model, source = quantization_aware_copy(args.model, args.weights, args.calibrated, args.split_prelu)
+    if args.weights and (args.calibrated or args.split_prelu or args.split_tanh):
+        parser.error("--calibrated, --split_prelu and --split_tanh apply to the float weights, not to --weights")
+    model, source = quantization_aware_copy(args.model, args.weights, args.calibrated, args.split_prelu,
+                                            args.split_tanh)
     if not models.is_quantization_aware(model):
         parser.error(f"--weights: {args.weights} is not quantization-aware (train it with --quantization_aware)")
     start = time.perf_counter()

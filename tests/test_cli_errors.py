@@ -57,6 +57,7 @@ def _cases(tmp, data_dir, run_dir):
         (["train.py", *quick, "--equalize_channels"], "--equalize_channels prepares an int8 fine-tune: use it with"),
         (["train.py", *quick, "--freeze_ranges=0.5"], "--freeze_ranges freezes int8 ranges: use it with"),
         (["train.py", *quick, "--split_prelu"], "--split_prelu rewrites PReLU for an int8 fine-tune: use it with"),
+        (["train.py", *quick, "--split_tanh"], "--split_tanh rewrites tanh for an int8 fine-tune: use it with"),
         (["train.py", *quick, "--quantization_aware", "--split_prelu"],
          "split_prelu: model 'espcn_tanh_x3' has no PReLU between two convolutions"),
         (["train.py", *quick, "--quantization_aware", "--freeze_ranges=1.5"],
@@ -209,10 +210,14 @@ def test_evaluate_json_is_replaced_only_for_the_same_run(tmp_path):
     assert {s["scale"] for s in json.loads(target.read_text())} == {3} and not list(tmp_path.glob("*.tmp"))
 
 
-def test_a_run_folder_resumes_only_its_own_run(finished_run):
+def test_a_run_folder_resumes_only_its_own_run(finished_run, tmp_path):
+    import shutil
+
     from sr_zoo import training
 
-    run_dir, recipe = finished_run
+    # A copy: the shared folder stays finished whichever test (or xdist worker) reads it next.
+    run_dir, recipe = tmp_path / "espcn", finished_run[1]
+    shutil.copytree(finished_run[0], run_dir)
     with pytest.raises(training.TrainingError, match=r"learning_rate=0\.003 there, 0\.001 now.*--restart"):
         training.train(recipe.replace(learning_rate=1e-3), run_dir, validation=None, verbose=0)
     with pytest.raises(training.TrainingError, match=r"seed=0 there, 1 now"):

@@ -126,10 +126,11 @@ def test_data_parallel_on_four_devices_follows_the_single_device_run(t91, tmp_pa
 
 def test_data_parallel_resumes_after_sigkill_and_best_model_loads_under_tensorflow(t91, data_dir, tmp_path):
     out = tmp_path / "run"
-    args = [*QUICK, f"--datasets={t91}", "--strategy=data_parallel", "--epochs=2", "--steps_per_epoch=10",
+    args = [*QUICK, f"--datasets={t91}", "--strategy=data_parallel", "--epochs=2", "--steps_per_epoch=40",
             "--checkpoint_every=3", f"--validation_dir={data_dir}", f"--output_dir={out}"]
     killed_at = kill_after_checkpoint(command(args), cwd=ROOT, env=ENV, out=out, min_step=3, timeout=120, poll=0.02)
-    assert 3 <= killed_at["global_step"] < 20, killed_at
+    # 80 steps: room for the kill when another test (an xdist worker) shares the cores
+    assert 3 <= killed_at["global_step"] < 80, killed_at
 
     resumed = run(args)
     assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-3000:]
@@ -137,7 +138,7 @@ def test_data_parallel_resumes_after_sigkill_and_best_model_loads_under_tensorfl
     m = re.search(r"Resuming from \S+ at step (\d+)", resumed.stdout)
     assert m and int(m.group(1)) >= killed_at["global_step"], resumed.stdout[-2000:]
     final = _latest(out)
-    assert final["global_step"] == final["optimizer_iterations"] == 20  # optimizer state restored
+    assert final["global_step"] == final["optimizer_iterations"] == 80  # optimizer state restored
     assert [c[0] for c in final["callbacks"]["validation"]["curve"]] == [1, 2]
     line = resumed.stdout.strip().splitlines()[-1]
     match = re.match(r"Best model: (\S+) \(set5 x3 PSNR ([\d.]+) dB vs bicubic ([\d.]+) dB; Y, crop 3\)", line)

@@ -8,7 +8,7 @@ import sr_zoo
 import sr_zoo.pretrained
 from sr_zoo import recipes, training
 from sr_zoo.deploy import exporters
-from sr_zoo.models import int8_error, quantization, range_tuning
+from sr_zoo.models import activation_split, int8_error, quantization, range_tuning
 
 RNG = np.random.default_rng(0)
 
@@ -279,14 +279,43 @@ def test_split_prelu_keeps_the_float_function_with_relu_halves_fused_into_the_co
         sr_zoo.models.split_prelu(sr_zoo.models.get("espcn", scale=3))
 
 
-def test_hard_tanh_espcn_runs_as_int8_convolutions_alone(tmp_path):
-    # tanh is an op of its own in int8 TFLite (two roundings per layer); tanh clipped to [-1, 1] fuses into the
-    # convolution, and the file still computes what the copy simulates
+def test_split_tanh_computes_its_clipped_pieces_fused_into_the_convolutions():
+    model = sr_zoo.models.get("espcn", scale=2)
+    split = sr_zoo.models.split_tanh(model)
+    pieces = activation_split.TANH_PIECES
+
+    def activation(z):
+        return sum(a * t * keras.ops.clip(z / t, -1.0, 1.0) for t, a in pieces)
+
+    x = _batches()[0]
+    h = x
+    for name in ("feature_1", "feature_2", "reconstruction"):  # the tanh model's layers, the pieces between them
+        layer = model.get_layer(name)
+        h = keras.ops.conv(h, layer.kernel, padding="same") + layer.bias
+        h = activation(h) if name != "reconstruction" else h
+    expected = model.get_layer("subpixel")(h)
+    np.testing.assert_allclose(split.predict_on_batch(x), keras.ops.convert_to_numpy(expected), atol=1e-5)
+    for name in ("feature_1", "feature_2"):  # each writes its pieces through a clip to [-1, 1]
+        layer, source = split.get_layer(name), model.get_layer(name)
+        assert layer.filters == len(pieces) * source.filters and layer.get_config()["activation"] == "hard_tanh"
+    assert split.get_layer("reconstruction").kernel.shape[-2] == len(pieces) * 32
+    # tanh's slope at 0 and its limits: the pieces are z itself near 0 and +-1 far out
+    z = np.array([-0.3, 0.0, 0.2, 5.0, -9.0], dtype="float32")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(activation(z)), [-0.3, 0.0, 0.2, 1.0, -1.0], atol=1e-4)
+    with pytest.raises(ValueError, match="no tanh convolution read by a convolution"):
+        sr_zoo.models.split_tanh(sr_zoo.models.get("fsrcnn", scale=3))
+
+
+@pytest.mark.parametrize("rewrite", ["hard_tanh", "split_tanh"])
+def test_espcn_without_tanh_ops_runs_as_int8_convolutions_alone(tmp_path, rewrite):
+    # tanh is an op of its own in int8 TFLite (two roundings per layer); tanh clipped to [-1, 1], or tanh as
+    # clipped pieces, fuses into the convolution, and the file still computes what the copy simulates
     import tensorflow as tf
 
+    float_model = (sr_zoo.models.get("espcn", scale=2, activation="hard_tanh") if rewrite == "hard_tanh"
+                   else sr_zoo.models.split_tanh(sr_zoo.models.get("espcn", scale=2)))
     batches = [np.round(b * 255) / 255 for b in _batches()]
-    qat = quantization.quantization_aware(sr_zoo.models.get("espcn", scale=2, activation="hard_tanh"),
-                                          calibration=batches)
+    qat = quantization.quantization_aware(float_model, calibration=batches)
     path = tmp_path / "espcn_int8.tflite"
     exporters.export(qat, path, format="tflite", quantize="int8", io="model", input_size=(12, 12))
     ops = [op["op_name"] for op in tf.lite.Interpreter(str(path))._get_ops_details()]

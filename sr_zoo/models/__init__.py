@@ -37,7 +37,7 @@ from sr_zoo.models.diagnostics import dead_relu_channels
 from sr_zoo.models.precision import keeps_float32, precision_of, with_precision
 from sr_zoo.models.equalization import equalize_channels
 from sr_zoo.models.quantization import is_quantization_aware, quantization_aware
-from sr_zoo.models.prelu_split import split_prelu
+from sr_zoo.models.activation_split import split_activations, split_prelu, split_tanh
 from sr_zoo.models.range_tuning import freeze_ranges, tighten_ranges
 from sr_zoo.models.transfer import transfer_weights
 
@@ -53,6 +53,8 @@ __all__ = [
     "quantization_aware",
     "equalize_channels",
     "split_prelu",
+    "split_tanh",
+    "split_activations",
     "tighten_ranges",
     "freeze_ranges",
     "is_quantization_aware",

@@ -65,10 +65,13 @@ class Recipe:
     # the weights those grids (sr_zoo.models.range_tuning). Not in any paper.
     freeze_ranges: float = None
     # In a quantization-aware fine-tune: write each PReLU between two convolutions as two ReLU halves
-    # (sr_zoo.models.prelu_split), the same float function with one int8 rounding per layer instead of two, at
+    # (sr_zoo.models.activation_split), the same float function with one int8 rounding per layer instead of two, at
     # twice the work in the convolutions around it. A warm start from the PReLU model is split the same way.
     # Not in any paper.
     split_prelu: bool = False
+    # Likewise for tanh between two convolutions: two clipped linear pieces fused into the convolution
+    # (hard_tanh), read by the next one with folded weights; close to tanh, and the fine-tune takes up the rest.
+    split_tanh: bool = False
 
     def patch_sizes(self):
         """``(lr, hr)`` patch sides."""

@@ -124,6 +124,8 @@ def _train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None
                            **recipe.model_config)
         if recipe.split_prelu:
             model = models.split_prelu(model)
+        if recipe.split_tanh:
+            model = models.split_tanh(model)
         # a warm start's or checkpoint's weights fill the copy; its learnt ranges start from the first batch
         return models.quantization_aware(model) if recipe.quantization_aware else model
 
@@ -141,7 +143,7 @@ def _train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None
         if not restart:
             check_run_config(output_dir, run_config, write=False)
         if warm_start:
-            _warm_start(model, warm_start, split_prelu=recipe.split_prelu)
+            _warm_start(model, warm_start, split_prelu=recipe.split_prelu, split_tanh=recipe.split_tanh)
         if validation and validation in benchmarks.BENCHMARK_FOLDERS:
             benchmarks.load_pairs(validation, recipe.scale, validation_dir, tfds_data_dir)
         total = recipe.epochs * recipe.steps_per_epoch
@@ -153,7 +155,7 @@ def _train(recipe, output_dir, *, seed=0, validation="set5", validation_dir=None
     check_run_config(output_dir, run_config, write=False)
     state = read_latest_checkpoint(output_dir)
     if state is None and warm_start:  # before anything is written: a bad --warm_start leaves no folder
-        _warm_start(model, warm_start, split_prelu=recipe.split_prelu)
+        _warm_start(model, warm_start, split_prelu=recipe.split_prelu, split_tanh=recipe.split_tanh)
     output_dir.mkdir(parents=True, exist_ok=True)
     check_run_config(output_dir, run_config)
     start_step = 0

@@ -54,18 +54,18 @@ def clear_run(output_dir):
     for name in (BEST_MODEL, "best.json", "final.keras", RUN_CONFIG):
         (output_dir / name).unlink(missing_ok=True)
 
-def _warm_start(model, spec, split_prelu=False):
+def _warm_start(model, spec, split_prelu=False, split_tanh=False):
     """Copies the weights of a ``.keras`` file or pretrained model into ``model`` where they carry over.
 
     The same network at another scale transfers everything but its upsampler (see
-    :func:`sr_zoo.models.transfer_weights`); the layers that start fresh are printed. ``split_prelu``: a
-    source with PReLUs is split first (:func:`sr_zoo.models.split_prelu`), as ``model`` was.
+    :func:`sr_zoo.models.transfer_weights`); the layers that start fresh are printed. ``split_prelu``,
+    ``split_tanh``: a source with PReLUs or tanh is split first (:mod:`sr_zoo.models.activation_split`), as
+    ``model`` was.
     """
     from sr_zoo import models
 
     source, label = pretrained.load_model(str(spec))
-    if split_prelu and models.prelu_split.splittable(source):
-        source = models.split_prelu(source)
+    source = models.split_activations(source, prelu=split_prelu, tanh=split_tanh)
     try:
         copied, fresh = models.transfer_weights(model, source)
     except ValueError as e:

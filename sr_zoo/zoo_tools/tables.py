@@ -108,7 +108,7 @@ def compute_table():
 
 
 #: How an int8 network differs from its float model, by the flag of its fine-tune that makes the change.
-_INT8_CHANGES = {"--split_prelu": "PReLU as fused ReLU halves"}
+_INT8_CHANGES = {"--split_prelu": "PReLU as fused ReLU halves", "--split_tanh": "tanh as two clipped pieces"}
 
 
 def int8_table():
