@@ -78,10 +78,11 @@ flags.DEFINE_float("freeze_ranges", None, "With --quantization_aware: after this
 flags.DEFINE_bool("split_prelu", None, "With --quantization_aware: write each PReLU between two convolutions as "
                   "two ReLU halves fused into them (the same float function, one int8 rounding per layer instead of "
                   "two, twice the work around it); a --warm_start from the PReLU model is split the same way.")
-flags.DEFINE_bool("split_tanh", None, "With --quantization_aware: write each tanh between two convolutions as two "
-                  "clipped linear pieces fused into the first (hard_tanh), read by the second with folded weights "
-                  "(close to tanh; one int8 rounding per piece instead of two per layer, 4x the work between "
-                  "them); a --warm_start from the tanh model is split the same way.")
+flags.DEFINE_bool("split_tanh", None, "Write each tanh between two convolutions as two clipped linear pieces fused "
+                  "into the first (hard_tanh), read by the second with folded weights: close to tanh, one int8 "
+                  "rounding per piece instead of two per layer, 4x the work between them. Trained in float first "
+                  "(the pieces are not tanh), then with --quantization_aware; a --warm_start from the tanh model is "
+                  "split the same way.")
 flags.DEFINE_bool("jit_compile", False, "Compile the train step with XLA (TF) / torch.compile (torch); JAX always uses XLA.")
 flags.DEFINE_integer("steps_per_execution", 1, "Training steps per call into the compiled graph (Keras' "
                      "steps_per_execution; TensorFlow and JAX): less Python between steps, for small models such as "

@@ -57,7 +57,6 @@ def _cases(tmp, data_dir, run_dir):
         (["train.py", *quick, "--equalize_channels"], "--equalize_channels prepares an int8 fine-tune: use it with"),
         (["train.py", *quick, "--freeze_ranges=0.5"], "--freeze_ranges freezes int8 ranges: use it with"),
         (["train.py", *quick, "--split_prelu"], "--split_prelu rewrites PReLU for an int8 fine-tune: use it with"),
-        (["train.py", *quick, "--split_tanh"], "--split_tanh rewrites tanh for an int8 fine-tune: use it with"),
         (["train.py", *quick, "--quantization_aware", "--split_prelu"],
          "split_prelu: model 'espcn_tanh_x3' has no PReLU between two convolutions"),
         (["train.py", *quick, "--quantization_aware", "--freeze_ranges=1.5"],

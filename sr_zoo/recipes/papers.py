@@ -70,7 +70,8 @@ class Recipe:
     # Not in any paper.
     split_prelu: bool = False
     # Likewise for tanh between two convolutions: two clipped linear pieces fused into the convolution
-    # (hard_tanh), read by the next one with folded weights; close to tanh, and the fine-tune takes up the rest.
+    # (hard_tanh), read by the next one with folded weights. Close to tanh, not tanh: the split network trains in
+    # float first (allowed without quantization_aware), then quantization-aware. Not in any paper.
     split_tanh: bool = False
 
     def patch_sizes(self):

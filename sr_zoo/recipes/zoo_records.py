@@ -151,7 +151,15 @@ def zoo(name):
 #: hard_tanh) fuses into the convolution: on espcn_x2's calibrated weights the simulated error fell from 42.9e-6 to
 #: 28.7e-6, still over x2's 5.4e-6, and the changed function costs more than that at first: a 20k-step
 #: fine-tune with it (--model_options=activation=hard_tanh, 100 ms a step on the AMD EPYC) stood at 35.57-35.73
-#: dB simulated over its first 4k steps, 0.7 dB under the float model; stopped there. espcn_x2 keeps no int8 file.
+#: dB simulated over its first 4k steps, 0.7 dB under the float model; stopped there (a float fine-tune with it,
+#: the zoo recipe at 60 ms a step: 36.05-36.14 over 7k steps, hard_tanh itself costs 0.25 dB at x2). tanh as two
+#: clipped pieces (--split_tanh, sr_zoo.models.activation_split) keeps the float quality: 34.86 dB as split,
+#: 36.32-36.38 over a 6k-step float fine-tune (140 ms a step). Calibrated, its activations' error fell from 50 to
+#: 16e-6 (each alone, summed) but its weights' rose from 8 to 19e-6 (the pieces' factors 0.18 and 0.82 share each
+#: output channel's int8 scale); quantization-aware from the split float file (250 ms a step) it stood at
+#: 35.53-35.75 over 3k steps, and straight from the tanh file at 34.90-35.96 over 6k; both stopped. There the
+#: reconstruction layer's int8 weights (4 output channels at x2, each 3x3x64 weights on one scale) made 68 % of
+#: the error (int8_error_sources.py), against 16 % in the shipped espcn_x3 file. espcn_x2 keeps no int8 file.
 INT8 = {
     **{f"espcn_x{s}": (40, "3e-4") for s in (2, 3, 4)},
     **{f"{p}_x{s}": (10, "3e-4") for p in ("fsrcnn", "fsrcnn-s") for s in (2, 3, 4)},
