@@ -17,11 +17,14 @@ output and the next convolution reading them with folded weights:
   (:data:`TANH_PIECES`, two pieces). The convolution gets
   ``KC`` filters ``[W / t_k]`` (biases ``[b / t_k]``) and a fused clip to
   [-1, 1] (``hard_tanh``); the next one reads piece ``k`` with weights
-  ``a_k * t_k * V``. Close to the float function (a fine-tune takes up the
-  rest); one rounding per piece, each on [-1, 1], and the pieces' weights add
-  up to less noise than one rounding of a [-1, 1] tanh output.
+  ``a_k * t_k * V``. Close to tanh, not tanh: espcn_x2 split scores 34.86 dB
+  on Set5 (tanh: 36.39) and 36.38 after a 6k-step float fine-tune. One
+  rounding per piece, and their weights add up to less noise than one rounding
+  of a [-1, 1] tanh output, though the factors ``a_k * t_k`` (0.18 and 0.82)
+  share the next convolution's per-channel int8 weight scale.
 
-The convolutions on either side do ``K`` times the work (``K = 2`` for PReLU).
+The convolutions on either side do ``K`` times the work (``K = 2``), one that
+both reads and writes pieces (ESPCN's second) ``K * K`` times.
 
 >>> split = split_prelu(sr_zoo.pretrained.load("fsrcnn-s_x3"))   # same outputs, no PReLU layers
 >>> split = split_tanh(sr_zoo.pretrained.load("espcn_x2"))        # hard_tanh pieces instead of tanh
