@@ -134,7 +134,7 @@ def check_recipe_flags(recipe, *, hr_patch_size=None, checkpoint_every=None):
         raise FlagError(f"--blur_sigma applies to --degradation=gaussian only, not {recipe.degradation}")
     if recipe.equalize_channels and not recipe.quantization_aware:
         raise FlagError("--equalize_channels prepares an int8 fine-tune: use it with --quantization_aware")
-    # (--split_tanh trains in float too: its pieces are a new function, the int8 recipe's first stage)
+    # (--split_tanh is allowed in float: its pieces are a new function, trained in float before quantization-aware)
     if recipe.split_prelu and not recipe.quantization_aware:
         raise FlagError("--split_prelu rewrites PReLU for an int8 fine-tune: use it with --quantization_aware")
     if recipe.freeze_ranges is not None and not recipe.quantization_aware:

@@ -87,7 +87,7 @@ def check_recipe(recipe, model, replicas=1):
         raise ValueError(f"degradation 'gaussian' needs a positive blur_sigma (HR pixels), got {recipe.blur_sigma}")
     if recipe.equalize_channels and not recipe.quantization_aware:
         raise ValueError("--equalize_channels prepares an int8 fine-tune: use it with --quantization_aware")
-    # (--split_tanh trains in float too: its pieces are a new function, the int8 recipe's first stage)
+    # (--split_tanh is allowed in float: its pieces are a new function, trained in float before quantization-aware)
     if recipe.split_prelu and not recipe.quantization_aware:
         raise ValueError("--split_prelu rewrites PReLU for an int8 fine-tune: use it with --quantization_aware")
     if recipe.freeze_ranges is not None and not (recipe.quantization_aware and 0 < recipe.freeze_ranges < 1):
