@@ -3,14 +3,17 @@
     python benchmarks/int8_error_sources.py --model=fsrcnn-s_x3
     python benchmarks/int8_error_sources.py --model=fsrcnn-s_x3 --calibrated --split_prelu
     python benchmarks/int8_error_sources.py --model=espcn_x2 --calibrated --split_tanh
+    python benchmarks/int8_error_sources.py --model=espcn_x2 --weights=runs/espcn_x2.int8.float/best.keras \
+        --equalize_channels
     python benchmarks/int8_error_sources.py --model=fsrcnn_x2 --weights=runs/fsrcnn_x2.int8/best.keras
 
 The quantization-aware copy: ``--weights`` (a run's ``best.keras``), else the
 zoo's int8 weights where they ship (unless ``--calibrated``), else the float
-weights with their ranges calibrated on 16 T91 crops (what ``--quantize=int8``
-does without them; ``--split_prelu`` / ``--split_tanh``: after writing their
-PReLUs as ReLU halves or their tanh as clipped pieces,
-:mod:`sr_zoo.models.activation_split`). Per
+weights (or a float ``--weights`` file) with their ranges calibrated on 16 T91
+crops (what ``--quantize=int8`` does without them; ``--split_prelu`` /
+``--split_tanh``: after writing their PReLUs as ReLU halves or their tanh as
+clipped pieces, :mod:`sr_zoo.models.activation_split`; ``--equalize_channels``:
+after :func:`sr_zoo.models.equalize_channels` on the same crops). Per
 rounding (an activation's 8-bit grid, a layer's int8 weights): the output's
 mean squared error against the same weights in float with only it on
 (:func:`sr_zoo.models.int8_error.error_sources`, Set5 LR images whole, the
@@ -36,29 +39,40 @@ import sr_zoo.pretrained  # noqa: E402
 from sr_zoo import models  # noqa: E402
 from sr_zoo.data import benchmarks as benchmark_data  # noqa: E402
 from sr_zoo.image import rgb_to_y  # noqa: E402
-from sr_zoo.models import int8_error  # noqa: E402
+from sr_zoo.models import int8_error, quantization  # noqa: E402
 
 DROP = 0.1  # dB: the zoo's int8 gate (sr_zoo.zoo_tools.int8.MAX_DROP)
 
 
-def quantization_aware_copy(name, weights=None, calibrated=False, split_prelu=False, split_tanh=False):
-    """The copy to analyse and where it came from."""
+def quantization_aware_copy(name, weights=None, calibrated=False, split_prelu=False, split_tanh=False,
+                            equalize=False):
+    """The copy to analyse and where it came from; a ``ValueError`` for options that do not apply."""
     import keras
 
-    if weights:
-        return keras.models.load_model(weights, compile=False), str(weights)
-    if sr_zoo.pretrained.int8_path(name) and not calibrated:
+    float_options = split_prelu or split_tanh or equalize  # they rewrite float weights before calibrating them
+    model = keras.models.load_model(weights, compile=False) if weights else None
+    if model is not None and models.is_quantization_aware(model):
+        if calibrated or float_options:
+            raise ValueError(f"--weights: {weights} is quantization-aware already; --calibrated, --split_prelu, "
+                             f"--split_tanh and --equalize_channels apply to float weights")
+        return model, str(weights)
+    if model is None and sr_zoo.pretrained.int8_path(name) and not (calibrated or float_options):
         return sr_zoo.pretrained.load_int8(name), f"the zoo's {name}.int8.keras"
     from sr_zoo.deploy.tflite_export import calibration_crops
 
-    model = sr_zoo.pretrained.load(name)
-    crops = calibration_crops(models.describe(model), (96, 96))
+    model = model if model is not None else sr_zoo.pretrained.load(name)
+    crops = np.stack(calibration_crops(models.describe(model), (96, 96)))
     model = models.split_prelu(model) if split_prelu else model
     model = models.split_tanh(model) if split_tanh else model
-    split = " with PReLUs split" if split_prelu else " with tanh split" if split_tanh else ""
+    copy = models.quantization_aware(model)
+    if equalize:
+        models.equalize_channels(copy, [crops])
     # one batch: its min and max set every range, as TFLite's calibration takes the extremes
-    return (models.quantization_aware(model, calibration=[np.stack(crops)]),
-            f"float weights{split}, ranges from 16 T91 crops")
+    quantization.calibrate(copy, [crops])
+    changes = [text for flag, text in ((split_prelu, "PReLUs split"), (split_tanh, "tanh split"),
+                                       (equalize, "channels equalized")) if flag]
+    return copy, (f"{weights or 'float weights'}{' with ' + ', '.join(changes) if changes else ''}, "
+                  f"ranges from 16 T91 crops")
 
 
 def set5_inputs(scale, channels):
@@ -73,23 +87,25 @@ def set5_inputs(scale, channels):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="a shipped model name, e.g. fsrcnn-s_x3")
-    parser.add_argument("--weights", type=pathlib.Path, help="a quantization-aware .keras file (a run's best.keras)")
+    parser.add_argument("--weights", type=pathlib.Path, help="a .keras file (a run's best.keras): "
+                        "quantization-aware, or float and then calibrated like the shipped float weights")
     parser.add_argument("--calibrated", action="store_true", help="the float weights calibrated, even where int8 "
-                        "weights ship")
+                        "weights ship (implied by the three options below)")
     parser.add_argument("--split_prelu", action="store_true", help="with the float weights: PReLUs as ReLU halves")
     parser.add_argument("--split_tanh", action="store_true", help="with the float weights: tanh as clipped pieces")
+    parser.add_argument("--equalize_channels", action="store_true", help="with the float weights: channels "
+                        "equalized before the calibration (sr_zoo.models.equalize_channels)")
     args = parser.parse_args(argv)
     entry = sr_zoo.pretrained.available().get(args.model)
     if entry is None:
         parser.error(f"--model: {args.model!r} is not a shipped model")
     if args.weights and not args.weights.is_file():
         parser.error(f"--weights: no file {args.weights}")
-    if args.weights and (args.calibrated or args.split_prelu or args.split_tanh):
-        parser.error("--calibrated, --split_prelu and --split_tanh apply to the float weights, not to --weights")
-    model, source = quantization_aware_copy(args.model, args.weights, args.calibrated, args.split_prelu,
-                                            args.split_tanh)
-    if not models.is_quantization_aware(model):
-        parser.error(f"--weights: {args.weights} is not quantization-aware (train it with --quantization_aware)")
+    try:
+        model, source = quantization_aware_copy(args.model, args.weights, args.calibrated, args.split_prelu,
+                                                args.split_tanh, args.equalize_channels)
+    except ValueError as e:
+        parser.error(str(e))
     start = time.perf_counter()
     breakdown = int8_error.error_sources(model, set5_inputs(entry["scale"], entry["channels"]))
     psnr = entry["measured"]["set5"]["psnr"]

@@ -207,6 +207,14 @@ def test_espcn_activation_option(activation):
     assert model.get_layer("reconstruction").get_config()["activation"] == "linear"
 
 
+def test_espcn_first_layer_can_have_its_own_activation():
+    model = models.get("espcn", scale=2, first_activation="hard_tanh")
+    assert [model.get_layer(n).get_config()["activation"] for n in ("feature_1", "feature_2")] == ["hard_tanh", "tanh"]
+    assert model.count_params() == models.get("espcn", scale=2).count_params()
+    with pytest.raises(ValueError, match="first_activation must be None or one of"):
+        models.get("espcn", scale=2, first_activation="sigmoid")
+
+
 def test_edsr_mean_shift_round_trips_the_mean():
     # With every convolution zeroed the body contributes nothing: the output is the added-back mean.
     model = models.get("edsr", scale=2, channels=3, preset="tiny", filters=4)

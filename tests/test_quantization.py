@@ -146,11 +146,19 @@ def test_quantization_aware_training_writes_a_quantization_aware_best_model(data
 def test_int8_recipes_start_from_the_shipped_float_model():
     for name in recipes.INT8:
         command = recipes.int8_command(name)
-        assert "--quantization_aware" in command and command.endswith(f"--warm_start={name}"), command
-        assert command.count("--learning_rate=") == command.count("--epochs=") == 1, command
-        assert ("--equalize_channels" in command) == name.startswith("fsrcnn"), command  # PReLU chains only
-        assert ("--freeze_ranges=" in command) == name.startswith("fsrcnn"), command
-        assert ("--split_prelu" in command) == name.startswith("fsrcnn"), command
+        *float_stage, last = command.split(" && ")  # tanh split: the split network in float first
+        assert len(float_stage) <= 1 and (float_stage or [last])[0].endswith(f"--warm_start={name}"), command
+        assert "--quantization_aware" in last and not any("--quantization_aware" in c for c in float_stage)
+        if float_stage:
+            assert "--split_tanh" in float_stage[0] and "--split_tanh" in last, command
+            assert last.endswith(f"--warm_start=runs/{name}.int8.float/best.keras"), command
+            options = [f for f in last.split() if f.startswith("--model_options=")]
+            assert options and options[0] in float_stage[0].split(), command  # the same network in both stages
+        assert last.count("--learning_rate=") == last.count("--epochs=") == 1, command
+        # PReLU chains, and the clipped convolutions of a tanh split
+        assert ("--equalize_channels" in last) == (name.startswith("fsrcnn") or bool(float_stage)), command
+        assert ("--freeze_ranges=" in last) == (name.startswith("fsrcnn") or bool(float_stage)), command
+        assert ("--split_prelu" in last) == name.startswith("fsrcnn"), command
     with pytest.raises(ValueError, match="no int8 recipe"):
         recipes.int8_command("lapsrn_x4")
 
@@ -183,7 +191,31 @@ def test_channel_equalization_keeps_the_float_model_and_equalizes_its_channels(n
     for layer_name in scales:  # every channel now reaches the tensor's largest magnitude on the batches
         probe = keras.Model(model.inputs, model.get_layer(layer_name).output)
         peak = np.max(np.abs(np.concatenate([np.asarray(probe(b)) for b in batches])), axis=(0, 1, 2))
-        np.testing.assert_allclose(peak, peak.max(), rtol=1e-4)
+        live = peak > 0  # a ReLU channel dead on these batches stays 0 at any scale
+        np.testing.assert_allclose(peak[live], peak.max(), rtol=1e-4)
+
+
+def test_channel_equalization_scales_clipping_channels_only_within_their_clip():
+    # ESPCN split into clipped pieces, its first layer 3x larger so that some channels reach the clip
+    model = sr_zoo.models.split_tanh(sr_zoo.models.get("espcn", scale=2))
+    kernel, bias = model.get_layer("feature_1").get_weights()
+    model.get_layer("feature_1").set_weights([kernel * 3, bias * 3])
+    batches = _batches()
+    probes = {n: keras.Model(model.inputs, model.get_layer(n).output) for n in ("feature_1", "feature_2")}
+
+    def peaks(name):
+        return np.max(np.abs(np.concatenate([np.asarray(probes[name](b)) for b in batches])), axis=(0, 1, 2))
+
+    clipped = peaks("feature_1") >= 1.0
+    assert 0 < clipped.sum() < clipped.size
+    before = [np.asarray(model(b)) for b in batches]
+    scales = sr_zoo.models.equalize_channels(model, batches)
+    assert sorted(scales) == ["feature_1", "feature_2"]
+    assert np.all(scales["feature_1"][clipped] == 1.0) and np.all(scales["feature_1"][~clipped] > 1.0)
+    for b, out in zip(batches, before):  # the same function on the batches: no channel was pushed past its clip
+        np.testing.assert_allclose(np.asarray(model(b)), out, atol=2e-5)
+    for name in scales:  # and every channel now reaches the clip (or the largest peak below it)
+        np.testing.assert_allclose(peaks(name), min(peaks(name).max(), 1.0), rtol=1e-4)
 
 
 def test_channel_equalization_of_a_copy_before_its_ranges_are_set():
@@ -322,6 +354,22 @@ def test_split_tanh_computes_its_clipped_pieces_fused_into_the_convolutions():
         sr_zoo.models.split_tanh(sr_zoo.models.get("fsrcnn", scale=3))
 
 
+def test_a_warm_start_splits_only_the_tanh_layers_its_target_split():
+    # ESPCN with a clipped first layer: only feature_2's tanh is split, and the tanh model's weights carry over
+    target = sr_zoo.models.split_tanh(sr_zoo.models.get("espcn", scale=2, first_activation="hard_tanh"))
+    assert [target.get_layer(n).filters for n in ("feature_1", "feature_2")] == [64, 64]
+    source = sr_zoo.models.get("espcn", scale=2)
+    split = activation_split.split_activations(source, tanh=True, like=target)
+    assert [split.get_layer(n).filters for n in ("feature_1", "feature_2")] == [64, 64]
+    copied, fresh = sr_zoo.models.transfer_weights(target, split)
+    assert len(copied) == 3 and not fresh
+    assert activation_split.split_activations(split, tanh=True, like=target) is split  # nothing left to split
+    # without a target, every tanh is split
+    assert activation_split.split_activations(source, tanh=True).get_layer("feature_1").filters == 128
+    with pytest.raises(ValueError, match="among feature_1"):
+        sr_zoo.models.split_tanh(target, layers=["feature_1"])
+
+
 @pytest.mark.parametrize("rewrite", ["hard_tanh", "split_tanh"])
 def test_espcn_without_tanh_ops_runs_as_int8_convolutions_alone(tmp_path, rewrite):
     # tanh is an op of its own in int8 TFLite (two roundings per layer); tanh clipped to [-1, 1], or tanh as
@@ -339,3 +387,40 @@ def test_espcn_without_tanh_ops_runs_as_int8_convolutions_alone(tmp_path, rewrit
     x = batches[0][0]
     levels = np.abs(exporters.TFLiteModel(path)(x) - np.asarray(qat(x[None]))[0]) * 255
     assert levels.mean() < 0.3 and levels.max() <= 2, (levels.mean(), levels.max())
+
+
+def _int8_error_sources():
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "int8_error_sources.py"
+    spec = importlib.util.spec_from_file_location("int8_error_sources", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_int8_error_sources_calibrates_a_float_run_file_and_equalizing_its_clips_lowers_the_error(
+        data_dir, tmp_path, capsys):
+    tool = _int8_error_sources()
+    split = tmp_path / "split.keras"  # a float run's best.keras: espcn_x2 with a clipped first layer, tanh split
+    target = sr_zoo.models.split_tanh(sr_zoo.models.get("espcn", scale=2, first_activation="hard_tanh"))
+    sr_zoo.models.transfer_weights(target, activation_split.split_activations(
+        sr_zoo.pretrained.load("espcn_x2"), tanh=True, like=target))
+    target.save(split)
+
+    def total(*flags):
+        tool.main(["--model=espcn_x2", f"--weights={split}", *flags])
+        out = capsys.readouterr().out
+        assert "feature_1_quant" in out and "reconstruction" in out, out
+        return float(out.split("all on: ")[1].split()[0]), out
+
+    plain, _ = total()
+    equalized, out = total("--equalize_channels")
+    assert "with channels equalized, ranges from 16 T91 crops" in out, out
+    assert equalized < 0.7 * plain, (plain, equalized)
+    qat = tmp_path / "qat.keras"
+    quantization.quantization_aware(target, calibration=_batches()).save(qat)
+    with pytest.raises(SystemExit):
+        tool.main(["--model=espcn_x2", f"--weights={qat}", "--equalize_channels"])
+    assert "is quantization-aware already" in capsys.readouterr().err

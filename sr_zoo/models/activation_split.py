@@ -118,25 +118,39 @@ def split_prelu(model):
     return _rewrite(model, producers, consumers, "relu", removed={prelu.name for prelu in found})
 
 
-def split_tanh(model, pieces=TANH_PIECES):
-    """A copy of ``model`` with each :func:`tanh_splittable` tanh written as clipped linear pieces, ``pieces``
-    ``((t_k, a_k), ...)`` (see the module doc). ``model`` is unchanged; one with no tanh to split is refused."""
-    found = tanh_splittable(model)
+def split_tanh(model, pieces=TANH_PIECES, layers=None):
+    """A copy of ``model`` with each :func:`tanh_splittable` tanh (those named in ``layers``, when given) written
+    as clipped linear pieces, ``pieces`` ``((t_k, a_k), ...)`` (see the module doc). ``model`` is unchanged; one
+    with no tanh to split is refused."""
+    found = [conv for conv in tanh_splittable(model).items() if layers is None or conv[0].name in layers]
     if not found:
-        raise ValueError(f"split_tanh: model {model.name!r} has no tanh convolution read by a convolution")
-    producers = {conv.name: [1.0 / t for t, _ in pieces] for conv in found}
-    consumers = {consumer.name: [a * t for t, a in pieces] for consumer in found.values()}
+        raise ValueError(f"split_tanh: model {model.name!r} has no tanh convolution read by a convolution"
+                         + (f" among {', '.join(layers)}" if layers is not None else ""))
+    producers = {conv.name: [1.0 / t for t, _ in pieces] for conv, _ in found}
+    consumers = {consumer.name: [a * t for t, a in pieces] for _, consumer in found}
     return _rewrite(model, producers, consumers, "hard_tanh")
 
 
-def split_activations(model, prelu=False, tanh=False):
+def split_activations(model, prelu=False, tanh=False, like=None):
     """``model`` with its PReLUs (``prelu``) and tanh activations (``tanh``) split as the flags ask, where it
-    has any; ``model`` itself when neither flag is given or it has nothing of the kind."""
+    has any; ``model`` itself when neither flag is given or it has nothing of the kind. ``like``: a model whose
+    split layers these become (a warm start's target): a tanh is split only where ``like``'s layer of the same
+    name has the split's filters (``len(pieces)`` times as many), so that one ``like`` keeps as a single
+    clip (ESPCN's ``first_activation="hard_tanh"``) stays as it is."""
     if prelu and splittable(model):
         model = split_prelu(model)
-    if tanh and tanh_splittable(model):
-        model = split_tanh(model)
+    layers = [conv.name for conv in tanh_splittable(model)
+              if like is None or _filters(like, conv.name) == len(TANH_PIECES) * conv.filters]
+    if tanh and layers:
+        model = split_tanh(model, layers=layers)
     return model
+
+
+def _filters(model, name):
+    try:
+        return model.get_layer(name).filters
+    except (ValueError, AttributeError):
+        return None
 
 
 __all__ = ["TANH_PIECES", "split_prelu", "split_tanh", "split_activations", "splittable", "tanh_splittable"]

@@ -11,6 +11,13 @@ Correction", ICCV 2019, Sec. 4.1 use the same identity to balance weights).
 :func:`equalize_channels` picks ``s_c`` from calibration batches so that
 each channel's largest pre-activation magnitude becomes the tensor's.
 
+A convolution with a fused clip to [-1, 1] (``hard_tanh``: ESPCN's clipped
+first layer, :func:`~sr_zoo.models.split_tanh`'s pieces) commutes with
+``s_c`` as long as ``s_c * z`` stays within the clip: its channels that never
+reach the clip on the batches are scaled up until they just do, and those that
+do keep ``s_c = 1``. The same function on those batches; a later input that
+goes past a channel's peak clips sooner than it did.
+
 >>> scales = equalize_channels(model, [lr_batch])    # model's float output is unchanged
 >>> {name: s.max() for name, s in scales.items()}
 """
@@ -23,6 +30,8 @@ from sr_zoo.models.quantization import QUANTIZED_CLASS, FakeQuant, _activation_n
 #: Activations that commute with a positive per-channel scale.
 _HOMOGENEOUS = (keras.layers.PReLU, keras.layers.ReLU, keras.layers.LeakyReLU)
 _CONVOLUTIONS = (keras.layers.Conv2D, keras.layers.Conv2DTranspose)
+#: The first convolution's own activations that a positive per-channel scale passes, and where each clips.
+_CLIP = {"linear": None, "relu": None, "hard_tanh": 1.0}
 
 
 def _consumers(model, layer):
@@ -45,12 +54,12 @@ def _passes_scale(layer):
 
 
 def chains(model):
-    """``(first, second)``: a ``Conv2D`` (linear or with a ``ReLU`` of its own) whose output reaches only the
+    """``(first, second)``: a ``Conv2D`` (linear, or with a ``relu`` or ``hard_tanh`` of its own) whose output reaches only the
     convolution ``second``, through nothing or homogeneous activations (``PReLU``/``ReLU``/``LeakyReLU``
     layers) and unset fake quantization."""
     found = []
     for first in model.layers:
-        if not isinstance(first, keras.layers.Conv2D) or _activation_name(first) not in ("linear", "relu"):
+        if not isinstance(first, keras.layers.Conv2D) or _activation_name(first) not in _CLIP:
             continue
         current = first
         while len(users := _consumers(model, current)) == 1:
@@ -87,8 +96,9 @@ def _float_view(model):
 
 def equalize_channels(model, batches):
     """Scales ``model``'s weights in place so that, on ``batches`` (LR inputs ``(N, H, W, C)``), every output
-    channel of each :func:`chains` convolution reaches the same largest magnitude; returns the scales by layer
-    name. The float model computes the same function (up to float rounding)."""
+    channel of each :func:`chains` convolution reaches the same largest magnitude (for a clipping one, the
+    largest within its clip); returns the scales by layer name. The float model computes the same function (up
+    to float rounding; for a clipping one, on ``batches``)."""
     batches = list(batches)
     if not batches:
         raise ValueError("equalize_channels: give at least one calibration batch")
@@ -102,8 +112,9 @@ def equalize_channels(model, batches):
         peaks[first.name] = np.max(np.stack([np.max(np.abs(keras.ops.convert_to_numpy(probe(b))), axis=(0, 1, 2))
                                              for b in batches]), axis=0)
     for first, second in found:
-        peak = peaks[first.name]
-        s = (peak.max() / np.maximum(peak, peak.max() * 1e-2)).astype("float32")  # a dead channel: 100x at most
+        peak, clip = peaks[first.name], _CLIP[_activation_name(first)]
+        top = peak.max() if clip is None else min(peak.max(), clip)  # a clipped channel's peak is the clip: s = 1
+        s = (top / np.maximum(peak, top * 1e-2)).astype("float32")  # a dead channel: 100x at most
         kernel, *bias = first.get_weights()
         first.set_weights([kernel * s, *(b * s for b in bias)])
         kernel, *rest = second.get_weights()

@@ -68,7 +68,8 @@ ZOO = {z.name: z for z in [
     # batches of 4: 3k steps from lapsrn_x2 at 2e-4, then 1.5k, 2.25k, 2.25k, 2.25k and 2.25k at 2e-4). Restarts
     # from its file (31.228 dB) dipped and ended below or level with it: batch 16, 5k steps at 1e-4 (31.232) and 4k
     # at 3e-5 (31.214); the paper's batch of 64, 2.5k steps at 1e-4 with a 300-step warm-up (1.1 s a step, 47 min;
-    # Set5 per 500 steps 31.203 31.143 31.180 31.211 31.224)
+    # Set5 per 500 steps 31.203 31.143 31.180 31.211 31.224); batch 16, 3k steps at 5e-5 with the 300-step warm-up
+    # on the AMD EPYC (AVX512-BF16, no AMX: 0.81 s a step, 42 min): Set5 per 1k steps 31.157 31.202 31.211
     lapsrn_zoo(4, {"set5": 31.54, "set14": 28.19, "b100": 27.32}, bfloat16_stage=True, epochs=10,
                 warm_start="lapsrn_x4"),
     # transferred again from the shipped lapsrn_x4 after its sixth cycle (earlier x8 files grew from x4's first
@@ -163,19 +164,42 @@ def zoo(name):
 #: with no rounding at all: the fine-tuned network itself had not yet recovered. From the split float file at
 #: 1e-4 (cosine over 6k steps) with its ranges tightened and frozen at step 600 (--freeze_ranges=0.1): 35.85 35.99
 #: 36.01 over 3k steps, then resumed to 10k (the cosine stretched over them): 36.03 35.86 35.98 36.14 36.05 36.04
-#: 36.08. Its best file in LiteRT (measure_int8): 36.14 dB, a 0.25 dB drop. espcn_x2 keeps no int8 file.
+#: 36.08. Its best file in LiteRT (measure_int8): 36.14 dB, a 0.25 dB drop. ESPCN's first layer works in
+#: tanh's linear range (99.9 % of espcn_x2's feature_1 pre-activations on Set5 within +-0.3), so the recipe now
+#: makes it a single clip (first_activation=hard_tanh) and splits only the second tanh: half the split's work
+#: between them (89 against 137 ms a float step), with the clipped convolutions' channels equalized within
+#: their clip (--equalize_channels). Float stage (6k steps): 36.29 36.28 36.33 36.33 36.35 36.35. Its file
+#: calibrated (benchmarks/int8_error_sources.py --weights=runs/espcn_x2.int8.float/best.keras): 31.5e-6, 0.558
+#: dB, reconstruction weights 15.2 and feature_1's activation 9.6 of it; with --equalize_channels 14.0e-6,
+#: 0.257 dB (reconstruction weights 4.1, feature_2 weights 3.4: equalizing a channel by s multiplies its share
+#: of the next layer's weight rounding by s^2). Quantization-aware from it at 1e-4, ranges frozen at step 1000:
+#: 36.06 36.02 36.14 36.09 36.07 36.04 36.10 (stopped at 7k of 10k). Its best file in LiteRT: 36.142 dB, the
+#: same 0.25 dB drop in 3k steps instead of 7k (Set14 0.114, B100 0.093); in it the reconstruction layer's
+#: weights are 58 % of the simulated error (int8_error_sources.py --weights=runs/espcn_x2.int8/best.keras).
+#: Set5 of the Keras copies (a scratch check): the float stage 36.33, calibrated and equalized without
+#: training 36.05, the fine-tuned copy 36.12 with its roundings and 36.21 with none, so the fine-tune costs the
+#: network itself 0.12 dB and its roundings 0.09 more. espcn_x2 keeps no int8 file.
 INT8 = {
-    **{f"espcn_x{s}": (40, "3e-4") for s in (2, 3, 4)},
+    "espcn_x2": (10, "1e-4"),
+    **{f"espcn_x{s}": (40, "3e-4") for s in (3, 4)},
     **{f"{p}_x{s}": (10, "3e-4") for p in ("fsrcnn", "fsrcnn-s") for s in (2, 3, 4)},
     "edsr-tiny_x2": (3, "2e-4"),
 }
-#: The int8 fine-tunes that equalize channels first (PReLU between convolutions; ESPCN's tanh is not homogeneous,
-#: and edsr-tiny_x2's shipped int8 weights predate it).
-_INT8_EQUALIZED = tuple(f"{p}_x{s}" for p in ("fsrcnn", "fsrcnn-s") for s in (2, 3, 4))
-#: Their learnt ranges are tightened and frozen after this fraction of the steps (--freeze_ranges).
+#: The int8 fine-tunes whose tanh is written as clipped pieces fused into the convolutions (--split_tanh), with
+#: the epochs (of 1,000 steps) of a float stage before them and their model options: the pieces are close to
+#: tanh, not tanh, so the split network first trains in float (the zoo recipe's flags and schedule, from the
+#: shipped file), then quantization-aware from that run's best.keras. ESPCN's first layer works in tanh's linear
+#: range, so it becomes a single clip (first_activation=hard_tanh) rather than pieces.
+_INT8_SPLIT_TANH = {"espcn_x2": (6, "first_activation=hard_tanh")}
+#: The int8 fine-tunes that equalize channels first: PReLU between convolutions, and the clipped convolutions of
+#: a tanh split (ESPCN's tanh itself is not homogeneous, and edsr-tiny_x2's shipped int8 weights predate it).
+_INT8_EQUALIZED = tuple(f"{p}_x{s}" for p in ("fsrcnn", "fsrcnn-s") for s in (2, 3, 4)) + tuple(_INT8_SPLIT_TANH)
+#: Their learnt ranges are tightened and frozen after this fraction of the steps (--freeze_ranges); the tanh
+#: splits' earlier, at a lower learning rate (their float stage has already adapted the network to the pieces).
 _INT8_FREEZE_RANGES = 0.5
-#: And their PReLUs are written as ReLU halves fused into the convolutions (--split_prelu).
-_INT8_SPLIT = _INT8_EQUALIZED
+_INT8_SPLIT_TANH_FREEZE = 0.1
+#: The PReLUs written as ReLU halves fused into the convolutions (--split_prelu).
+_INT8_SPLIT = tuple(f"{p}_x{s}" for p in ("fsrcnn", "fsrcnn-s") for s in (2, 3, 4))
 
 # What the quantization-aware fine-tune sets itself; the zoo recipe's other flags (data, patches, batch) stay.
 _INT8_OWN_FLAGS = ("learning_rate", "min_learning_rate", "lr_schedule", "epochs", "steps_per_epoch", "warmup_steps",
@@ -187,17 +211,30 @@ def int8_command(name, output_dir=None):
     fine-tuned from the shipped float file with TFLite's int8 arithmetic simulated (``--quantization_aware``,
     float32: the fake quantization is float32 arithmetic); FSRCNN's channels are equalized first
     (``--equalize_channels``), its PReLUs written as fused ReLU halves (``--split_prelu``) and its learnt ranges
-    tightened and frozen halfway (``--freeze_ranges``)."""
+    tightened and frozen halfway (``--freeze_ranges``). Where tanh is written as clipped pieces
+    (``--split_tanh``, ESPCN x2), two commands joined by ``&&``: the split network in float first, in
+    ``<output_dir>.float``, then the quantization-aware fine-tune from its ``best.keras``."""
     if name not in INT8:
         raise ValueError(f"no int8 recipe for {name!r}; int8 weights are trained for: {', '.join(INT8)}")
     zoo_model, (epochs, learning_rate) = zoo(name), INT8[name]
+    float_epochs, model_options = _INT8_SPLIT_TANH.get(name, (None, None))
+    shared = ["--split_tanh", f"--model_options={model_options}"] if float_epochs else []
     flags = [f for f in zoo_model.flags if f.split("=", 1)[0].lstrip("-") not in _INT8_OWN_FLAGS]
-    flags += ["--quantization_aware"] + (["--equalize_channels", f"--freeze_ranges={_INT8_FREEZE_RANGES}"]
-                                         if name in _INT8_EQUALIZED else [])
-    flags += ["--split_prelu"] if name in _INT8_SPLIT else []
+    flags += ["--quantization_aware"]
+    if name in _INT8_EQUALIZED:
+        freeze = _INT8_SPLIT_TANH_FREEZE if float_epochs else _INT8_FREEZE_RANGES
+        flags += ["--equalize_channels", f"--freeze_ranges={freeze}"]
+    flags += (["--split_prelu"] if name in _INT8_SPLIT else []) + shared
     flags += ["--precision=float32", f"--learning_rate={learning_rate}",
               "--lr_schedule=cosine", "--min_learning_rate=1e-6", f"--epochs={epochs}", "--steps_per_epoch=1000"]
     parts = ["python train.py", f"--model={zoo_model.model}", f"--scale={zoo_model.scale}"]
     parts += [f"--preset={zoo_model.preset}"] if zoo_model.preset else []
-    parts += flags + [f"--output_dir={output_dir or 'runs/' + name + '.int8'}", f"--warm_start={name}"]
-    return " ".join(parts)
+    output_dir = output_dir or f"runs/{name}.int8"
+    if not float_epochs:
+        return " ".join(parts + flags + [f"--output_dir={output_dir}", f"--warm_start={name}"])
+    float_dir = f"{output_dir}.float"
+    float_flags = [f for f in zoo_model.flags if not f.startswith("--epochs=")]
+    float_stage = parts + float_flags + shared + [f"--epochs={float_epochs}", f"--output_dir={float_dir}",
+                                                  f"--warm_start={name}"]
+    int8_stage = parts + flags + [f"--output_dir={output_dir}", f"--warm_start={float_dir}/best.keras"]
+    return " ".join(float_stage) + " && " + " ".join(int8_stage)

@@ -59,13 +59,13 @@ def _warm_start(model, spec, split_prelu=False, split_tanh=False):
 
     The same network at another scale transfers everything but its upsampler (see
     :func:`sr_zoo.models.transfer_weights`); the layers that start fresh are printed. ``split_prelu``,
-    ``split_tanh``: a source with PReLUs or tanh is split first (:mod:`sr_zoo.models.activation_split`), as
+    ``split_tanh``: a source with PReLUs or tanh is split first (:mod:`sr_zoo.models.activation_split`), where
     ``model`` was.
     """
     from sr_zoo import models
 
     source, label = pretrained.load_model(str(spec))
-    source = models.split_activations(source, prelu=split_prelu, tanh=split_tanh)
+    source = models.split_activations(source, prelu=split_prelu, tanh=split_tanh, like=model)
     try:
         copied, fresh = models.transfer_weights(model, source)
     except ValueError as e:

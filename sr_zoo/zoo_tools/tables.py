@@ -108,7 +108,8 @@ def compute_table():
 
 
 #: How an int8 network differs from its float model, by the flag of its fine-tune that makes the change.
-_INT8_CHANGES = {"--split_prelu": "PReLU as fused ReLU halves", "--split_tanh": "tanh as two clipped pieces"}
+_INT8_CHANGES = {"--split_prelu": "PReLU as fused ReLU halves", "--split_tanh": "tanh as two clipped pieces",
+                 "first_activation=hard_tanh": "the first one as a clip", " && ": "after a float stage"}
 
 
 def int8_table():
