@@ -1,12 +1,8 @@
 """benchmarks/bench_export.py's table when a runtime fails for a model (measured rows are kept)."""
 
-import importlib.util
-import pathlib
+import benchmark_scripts
 
-_PATH = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "bench_export.py"
-_spec = importlib.util.spec_from_file_location("bench_export", _PATH)
-bench_export = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench_export)
+bench_export = benchmark_scripts.load("bench_export")
 
 
 def _row(name, scale, set5, **cells):

@@ -1,5 +1,6 @@
 """Quantization-aware copies (sr_zoo.models.quantization), their training, int8 export and int8 zoo weights."""
 
+import benchmark_scripts
 import keras
 import numpy as np
 import pytest
@@ -389,20 +390,9 @@ def test_espcn_without_tanh_ops_runs_as_int8_convolutions_alone(tmp_path, rewrit
     assert levels.mean() < 0.3 and levels.max() <= 2, (levels.mean(), levels.max())
 
 
-def _int8_error_sources():
-    import importlib.util
-    import pathlib
-
-    path = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "int8_error_sources.py"
-    spec = importlib.util.spec_from_file_location("int8_error_sources", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_int8_error_sources_calibrates_a_float_run_file_and_equalizing_its_clips_lowers_the_error(
         data_dir, tmp_path, capsys):
-    tool = _int8_error_sources()
+    tool = benchmark_scripts.load("int8_error_sources")
     split = tmp_path / "split.keras"  # a float run's best.keras: espcn_x2 with a clipped first layer, tanh split
     target = sr_zoo.models.split_tanh(sr_zoo.models.get("espcn", scale=2, first_activation="hard_tanh"))
     sr_zoo.models.transfer_weights(target, activation_split.split_activations(

@@ -139,18 +139,13 @@ def split_activations(model, prelu=False, tanh=False, like=None):
     clip (ESPCN's ``first_activation="hard_tanh"``) stays as it is."""
     if prelu and splittable(model):
         model = split_prelu(model)
-    layers = [conv.name for conv in tanh_splittable(model)
-              if like is None or _filters(like, conv.name) == len(TANH_PIECES) * conv.filters]
-    if tanh and layers:
-        model = split_tanh(model, layers=layers)
+    if tanh:
+        filters = {} if like is None else {layer.name: getattr(layer, "filters", None) for layer in like.layers}
+        layers = [conv.name for conv in tanh_splittable(model)
+                  if like is None or filters.get(conv.name) == len(TANH_PIECES) * conv.filters]
+        if layers:
+            model = split_tanh(model, layers=layers)
     return model
-
-
-def _filters(model, name):
-    try:
-        return model.get_layer(name).filters
-    except (ValueError, AttributeError):
-        return None
 
 
 __all__ = ["TANH_PIECES", "split_prelu", "split_tanh", "split_activations", "splittable", "tanh_splittable"]

@@ -54,9 +54,9 @@ def _passes_scale(layer):
 
 
 def chains(model):
-    """``(first, second)``: a ``Conv2D`` (linear, or with a ``relu`` or ``hard_tanh`` of its own) whose output reaches only the
-    convolution ``second``, through nothing or homogeneous activations (``PReLU``/``ReLU``/``LeakyReLU``
-    layers) and unset fake quantization."""
+    """``(first, second)``: a ``Conv2D`` (linear, or with a ``relu`` or ``hard_tanh`` of its own) whose output
+    reaches only the convolution ``second``, through nothing or homogeneous activations
+    (``PReLU``/``ReLU``/``LeakyReLU`` layers) and unset fake quantization."""
     found = []
     for first in model.layers:
         if not isinstance(first, keras.layers.Conv2D) or _activation_name(first) not in _CLIP:

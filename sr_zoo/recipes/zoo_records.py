@@ -112,6 +112,9 @@ def zoo(name):
     return ZOO[name]
 
 
+#: The FSRCNN and FSRCNN-s models, whose int8 recipes share their settings.
+_FSRCNN_INT8 = tuple(f"{p}_x{s}" for p in ("fsrcnn", "fsrcnn-s") for s in (2, 3, 4))
+
 #: The light models that get quantization-aware int8 weights (``<name>.int8.keras``), with the fine-tune's epochs
 #: of 1,000 steps and Adam learning rate (cosine decay to 1e-6). ESPCN x3 (its int8 file, Set5 drop against the
 #: float model): 3k steps at 1e-4 with learnt ranges everywhere 1.07 dB; 6k at 3e-4 0.78; tanh inputs fixed to
@@ -185,7 +188,7 @@ def zoo(name):
 INT8 = {
     "espcn_x2": (10, "1e-4"),
     **{f"espcn_x{s}": (40, "3e-4") for s in (3, 4)},
-    **{f"{p}_x{s}": (10, "3e-4") for p in ("fsrcnn", "fsrcnn-s") for s in (2, 3, 4)},
+    **{name: (10, "3e-4") for name in _FSRCNN_INT8},
     "edsr-tiny_x2": (3, "2e-4"),
 }
 #: The int8 fine-tunes whose tanh is written as clipped pieces fused into the convolutions (--split_tanh), with
@@ -196,13 +199,13 @@ INT8 = {
 _INT8_SPLIT_TANH = {"espcn_x2": (6, "first_activation=hard_tanh")}
 #: The int8 fine-tunes that equalize channels first: PReLU between convolutions, and the clipped convolutions of
 #: a tanh split (ESPCN's tanh itself is not homogeneous, and edsr-tiny_x2's shipped int8 weights predate it).
-_INT8_EQUALIZED = tuple(f"{p}_x{s}" for p in ("fsrcnn", "fsrcnn-s") for s in (2, 3, 4)) + tuple(_INT8_SPLIT_TANH)
+_INT8_EQUALIZED = _FSRCNN_INT8 + tuple(_INT8_SPLIT_TANH)
 #: Their learnt ranges are tightened and frozen after this fraction of the steps (--freeze_ranges); the tanh
 #: splits' earlier, at a lower learning rate (their float stage has already adapted the network to the pieces).
 _INT8_FREEZE_RANGES = 0.5
 _INT8_SPLIT_TANH_FREEZE = 0.1
 #: The PReLUs written as ReLU halves fused into the convolutions (--split_prelu).
-_INT8_SPLIT = tuple(f"{p}_x{s}" for p in ("fsrcnn", "fsrcnn-s") for s in (2, 3, 4))
+_INT8_SPLIT = _FSRCNN_INT8
 
 # What the quantization-aware fine-tune sets itself; the zoo recipe's other flags (data, patches, batch) stay.
 _INT8_OWN_FLAGS = ("learning_rate", "min_learning_rate", "lr_schedule", "epochs", "steps_per_epoch", "warmup_steps",
