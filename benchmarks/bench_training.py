@@ -26,7 +26,8 @@ Every setting is printed as it is measured, then one Markdown table. Images come
 stand in for it (printed). Run it alone: the load average is printed before and after, and every figure
 of a run whose 1-minute load was above 0.5 at the start is marked "(unreliable)".
 
-Suspects of the float32 gap can be tested one at a time (the same command with and without the option):
+Suspects of the float32 gap can be tested one at a time (the same command with and without the option;
+the options are ``training_suspects.py``, beside this script):
 
     python benchmarks/bench_training.py --torch_python=/work/torchenv/bin/python   # all four, ~10 min on 2 cores
     python benchmarks/bench_training.py --models=espcn,edsr --seconds=2             # some recipes, shorter timings
@@ -61,13 +62,13 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # train.py: the zoo recipes' flags go through its own recipe_from_flags
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from sr_zoo import models, paths, recipes, training  # noqa: E402
 from sr_zoo import precision as precision_lib  # noqa: E402
 from sr_zoo.training.callbacks import LearningRateLogger, NonFiniteLossGuard  # noqa: E402
 from sr_zoo.training.loop import _grappler_remapping, compile_model  # noqa: E402
+import training_suspects  # noqa: E402  (benchmarks/, the script's own folder)
 
 SCALES = {"srcnn": 3, "espcn": 3, "fsrcnn": 3, "lapsrn": 2, "edsr": 2}  # default scale per model
 DEFAULT_MODELS = ("espcn", "fsrcnn", "lapsrn", "edsr")
@@ -255,45 +256,6 @@ def torch_rates(recipe, args):
     return rates, lines[0] if len(lines) > 1 else "", "; ".join(errors)
 
 
-# ----------------------------------------------------------------------------- suspects
-
-def depth_to_space_by_reshape(x, block_size, data_format=None):
-    """``keras.ops.depth_to_space`` (NHWC, TF's channel order) as reshape + transpose + reshape."""
-    ops, r = keras.ops, block_size
-    b, h, w = ops.shape(x)[0], ops.shape(x)[1], ops.shape(x)[2]
-    c = x.shape[-1] // (r * r)
-    y = ops.reshape(x, (b, h, w, r, r, c))
-    y = ops.transpose(y, (0, 1, 3, 2, 4, 5))
-    return ops.reshape(y, (b, h * r, w * r, c))
-
-
-def apply_suspects(args):
-    """The process-wide changes of the suspect options; returns what they are, for the header."""
-    notes = []
-    if args.tf_threads:
-        intra, inter = (int(v) for v in args.tf_threads.split(","))
-        tf.config.threading.set_intra_op_parallelism_threads(intra)
-        tf.config.threading.set_inter_op_parallelism_threads(inter)
-    notes.append(f"TF threads intra {tf.config.threading.get_intra_op_parallelism_threads() or 'default'}, "
-                 f"inter {tf.config.threading.get_inter_op_parallelism_threads() or 'default'}")
-    if args.subpixel == "reshape":
-        x = np.random.default_rng(0).random((2, 5, 4, 18), np.float32)
-        np.testing.assert_array_equal(keras.ops.convert_to_numpy(depth_to_space_by_reshape(x, 3)),
-                                      keras.ops.convert_to_numpy(keras.ops.depth_to_space(x, 3)))
-        keras.ops.depth_to_space = depth_to_space_by_reshape  # SubPixel, SubPixelConv2DTranspose call it by name
-        notes.append("sub-pixel shuffle: reshape + transpose")
-    if args.remapper != "as-train":
-        tf.config.optimizer.set_experimental_options({"remapping": args.remapper == "on"})
-        notes.append(f"Grappler remapper {args.remapper} for every recipe")
-    if args.activation:
-        notes.append(f"ESPCN activation {args.activation} (both sides)")
-    if args.optimizer:
-        notes.append(f"optimizer {args.optimizer} (both sides)")
-    if args.torch_channels_last:
-        notes.append("PyTorch channels_last")
-    return notes
-
-
 # ----------------------------------------------------------------------------- output
 
 def _fmt(rate):
@@ -324,18 +286,7 @@ def main():
                    help="PyTorch intra-op threads (default: one per usable core; on a busy machine 1 is often "
                         "faster, as OpenMP's barriers wait for cores that others hold)")
     p.add_argument("--per_patch", action="store_true", help="pipeline with precompute_lr=False: degrade every patch")
-    # suspects of the float32 gap
-    p.add_argument("--activation", choices=("tanh", "relu", "gelu"), help="ESPCN's activation, Keras and PyTorch")
-    p.add_argument("--optimizer", choices=("sgd", "adam"), help="another optimizer than the recipe's, both sides")
-    p.add_argument("--subpixel", default="depth_to_space", choices=("depth_to_space", "reshape"),
-                   help="Keras sub-pixel shuffle: keras.ops.depth_to_space or reshape + transpose")
-    p.add_argument("--tf_threads", help="INTRA,INTER: TensorFlow's thread pools (default: TensorFlow's)")
-    p.add_argument("--remapper", default="as-train", choices=("as-train", "on", "off"),
-                   help="Grappler's remapper (op fusions): as train.py (off for LapSRN only), on or off")
-    p.add_argument("--dataset_option", action="append", default=[], metavar="KEY=VALUE",
-                   help="extra sr_zoo.data.train_dataset argument (repeatable), e.g. patches_per_visit=16 or "
-                        "num_parallel_calls=1")
-    p.add_argument("--torch_channels_last", action="store_true", help="PyTorch in channels_last (NHWC) memory format")
+    training_suspects.add_flags(p)
     args = p.parse_args()
     try:
         names = parse_models(args.models)
@@ -350,22 +301,12 @@ def main():
         p.error("--steps_per_execution: comma-separated positive integers")
     if not args.steps_per_execution or args.steps_per_execution[0] < 1:
         p.error("--steps_per_execution: comma-separated positive integers")
-    if args.tf_threads and len(args.tf_threads.split(",")) != 2:
-        p.error("--tf_threads: INTRA,INTER")
-    args.dataset_options = {"precompute_lr": not args.per_patch}
-    for item in args.dataset_option:
-        key, sep, value = item.partition("=")
-        if not sep:
-            p.error(f"--dataset_option: KEY=VALUE, got {item!r}")
-        try:
-            args.dataset_options[key] = json.loads(value.lower() if value.lower() in ("true", "false") else value)
-        except json.JSONDecodeError:
-            args.dataset_options[key] = value
+    training_suspects.check(args, p)
 
     start_load = os.getloadavg()
     unreliable = start_load[0] > MAX_LOAD
     mark = " (unreliable)" if unreliable else ""
-    notes = apply_suspects(args)
+    notes = training_suspects.apply(args)
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     native = sorted(precision_lib.cpu_flags() & set(precision_lib.BFLOAT16_CPU_FLAGS))
     print(f"load average before: {start_load[0]:.2f} {start_load[1]:.2f} {start_load[2]:.2f} (1, 5, 15 min)"
