@@ -301,7 +301,7 @@ def main():
         p.error("--steps_per_execution: comma-separated positive integers")
     if not args.steps_per_execution or args.steps_per_execution[0] < 1:
         p.error("--steps_per_execution: comma-separated positive integers")
-    training_suspects.check(args, p)
+    args.dataset_options = {"precompute_lr": not args.per_patch, **training_suspects.check(args, p)}
 
     start_load = os.getloadavg()
     unreliable = start_load[0] > MAX_LOAD

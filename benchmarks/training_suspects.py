@@ -2,7 +2,7 @@
 applies (Keras and PyTorch), so the same command with and without one measures what it costs.
 
 >>> training_suspects.add_flags(parser)       # --activation, --optimizer, --subpixel, --tf_threads, ...
->>> args = parser.parse_args(); training_suspects.check(args, parser)
+>>> args = parser.parse_args(); extra = training_suspects.check(args, parser)  # --dataset_option
 >>> notes = training_suspects.apply(args)     # the process-wide changes, described for the header
 """
 
@@ -29,19 +29,20 @@ def add_flags(p):
 
 
 def check(args, p):
-    """Validates the suspect options (``p.error`` on a bad one) and parses ``--dataset_option`` into
-    ``args.dataset_options`` (JSON values where they parse, else strings), beside ``precompute_lr``."""
+    """Validates the suspect options (``p.error`` on a bad one); returns ``--dataset_option`` as a dict (JSON
+    values where they parse, else strings)."""
     if args.tf_threads and len(args.tf_threads.split(",")) != 2:
         p.error("--tf_threads: INTRA,INTER")
-    args.dataset_options = {"precompute_lr": not args.per_patch}
+    options = {}
     for item in args.dataset_option:
         key, sep, value = item.partition("=")
         if not sep:
             p.error(f"--dataset_option: KEY=VALUE, got {item!r}")
         try:
-            args.dataset_options[key] = json.loads(value.lower() if value.lower() in ("true", "false") else value)
+            options[key] = json.loads(value.lower() if value.lower() in ("true", "false") else value)
         except json.JSONDecodeError:
-            args.dataset_options[key] = value
+            options[key] = value
+    return options
 
 
 def depth_to_space_by_reshape(x, block_size, data_format=None):

@@ -13,18 +13,15 @@ training_suspects = benchmark_scripts.load("training_suspects")
 
 def _parsed(argv):
     parser = argparse.ArgumentParser(prog="bench_training.py")
-    parser.add_argument("--per_patch", action="store_true")  # bench_training.py's own flag, read by check
     training_suspects.add_flags(parser)
     args = parser.parse_args(argv)
-    training_suspects.check(args, parser)
-    return args
+    return args, training_suspects.check(args, parser)
 
 
 def test_dataset_options_keep_json_values_and_strings():
-    args = _parsed(["--per_patch", "--dataset_option=patches_per_visit=16", "--dataset_option=deterministic=True",
-                    "--dataset_option=mode=fast"])
-    assert args.dataset_options == {"precompute_lr": False, "patches_per_visit": 16, "deterministic": True,
-                                    "mode": "fast"}
+    _, options = _parsed(["--dataset_option=patches_per_visit=16", "--dataset_option=deterministic=True",
+                          "--dataset_option=mode=fast"])
+    assert options == {"patches_per_visit": 16, "deterministic": True, "mode": "fast"}
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -45,6 +42,7 @@ def test_depth_to_space_by_reshape_is_keras_shuffle():
 
 
 def test_apply_describes_the_options_it_sets():
-    notes = training_suspects.apply(_parsed(["--activation=relu", "--optimizer=sgd", "--torch_channels_last"]))
+    args, _ = _parsed(["--activation=relu", "--optimizer=sgd", "--torch_channels_last"])
+    notes = training_suspects.apply(args)
     assert notes[0].startswith("TF threads intra ")
     assert notes[1:] == ["ESPCN activation relu (both sides)", "optimizer sgd (both sides)", "PyTorch channels_last"]

@@ -64,6 +64,8 @@ ZOO = {z.name: z for z in [
     # fsrcnn-s_x4's seventh cycle, the first on 32x32 LR patches in batches of 8 (see _FSRCNN_PATCHES; its sixth: 4k
     # steps at 2e-4 on 16x16): 60k steps at 3e-4 on the AMD EPYC (float32, 15 ms a step alone, 15 min), Set5 29.93
     # -> 30.00 dB (best at 54k; 29.99-30.00 over its last quarter), Set14 27.05 -> 27.09, B100 26.64 -> 26.66
+    # Not shipped: 25k more steps from it at 2e-4 on 32x32 patches in batches of 16 (22 ms a step alone, 10m 32s):
+    # Set5 30.00-30.005 over the last quarter, best 30.005, 0.015 short of the issue's 30.02
     fsrcnn_zoo("fsrcnn-s", 4, {"set5": 30.11, "set14": 27.19, "b100": None}, epochs=60, learning_rate="3e-4",
                 warm_start="fsrcnn-s_x4", datasets=T91, lr_patch_size=32, batch_size=8),
     # a second bfloat16 stage from the shipped file at 1e-4 (the first: 10k steps at 2e-4, Set5 37.09 -> 37.26;
