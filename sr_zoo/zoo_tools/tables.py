@@ -107,9 +107,11 @@ def compute_table():
     return "\n".join(lines)
 
 
-#: How an int8 network differs from its float model, by the flag of its fine-tune that makes the change.
+#: How an int8 network differs from its float model, by the text of its fine-tune's command (one train.py run,
+#: as the manifest records it) that makes the change; a float stage first shows in its warm start.
 _INT8_CHANGES = {"--split_prelu": "PReLU as fused ReLU halves", "--split_tanh": "tanh as two clipped pieces",
-                 "first_activation=hard_tanh": "the first one as a clip", " && ": "after a float stage"}
+                 "first_activation=hard_tanh": "the first one as a clip",
+                 ".float/best.keras": "after a float stage"}
 
 
 def int8_table():
