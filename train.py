@@ -75,9 +75,10 @@ flags.DEFINE_bool("equalize_channels", None, "With --quantization_aware and --wa
 flags.DEFINE_float("freeze_ranges", None, "With --quantization_aware: after this fraction of the steps (e.g. 0.5), "
                    "shrink each learnt int8 activation range to the one with the lowest output error on training "
                    "batches and freeze the ranges; the rest of the run fine-tunes the weights to them.")
-flags.DEFINE_bool("split_prelu", None, "With --quantization_aware: write each PReLU between two convolutions as "
-                  "two ReLU halves fused into them (the same float function, one int8 rounding per layer instead of "
-                  "two, twice the work around it); a --warm_start from the PReLU model is split the same way.")
+flags.DEFINE_bool("split_prelu", None, "Write each PReLU between two convolutions as two ReLU halves fused into "
+                  "them: the same float function at the start, one int8 rounding per layer instead of two (for "
+                  "--quantization_aware), twice the next layer's inputs. The halves then train apart: in float, a "
+                  "larger network than the paper's. A --warm_start from the PReLU model is split the same way.")
 flags.DEFINE_bool("split_tanh", None, "Write each tanh between two convolutions as two clipped linear pieces fused "
                   "into the first (hard_tanh), read by the second with folded weights: close to tanh, one int8 "
                   "rounding per piece instead of two per layer, 4x the work between them. Trained in float first "

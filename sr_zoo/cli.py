@@ -134,9 +134,8 @@ def check_recipe_flags(recipe, *, hr_patch_size=None, checkpoint_every=None):
         raise FlagError(f"--blur_sigma applies to --degradation=gaussian only, not {recipe.degradation}")
     if recipe.equalize_channels and not recipe.quantization_aware:
         raise FlagError("--equalize_channels prepares an int8 fine-tune: use it with --quantization_aware")
-    # (--split_tanh is allowed in float: its pieces are a new function, trained in float before quantization-aware)
-    if recipe.split_prelu and not recipe.quantization_aware:
-        raise FlagError("--split_prelu rewrites PReLU for an int8 fine-tune: use it with --quantization_aware")
+    # (--split_tanh and --split_prelu are allowed in float: split tanh is a new function, trained in float before
+    # quantization-aware; split PReLU's halves then train apart, a larger network than the paper's)
     if recipe.freeze_ranges is not None and not recipe.quantization_aware:
         raise FlagError("--freeze_ranges freezes int8 ranges: use it with --quantization_aware")
     if recipe.freeze_ranges is not None and not 0 < recipe.freeze_ranges < 1:

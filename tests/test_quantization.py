@@ -113,6 +113,23 @@ def test_split_tanh_trains_in_float_from_the_tanh_model_split_the_same_way(data_
             assert np.abs(trained - start).max() < 2.5e-5, layer.name
 
 
+def test_split_prelu_trains_in_float_from_the_prelu_model_split_the_same_way(data_dir, tmp_path, capsys):
+    recipe = recipes.get("fsrcnn", 2).replace(
+        preset="fsrcnn-s", datasets=(str(data_dir / "T91"),), epochs=1, steps_per_epoch=2, batch_size=4,
+        optimizer="adam", learning_rate=1e-5, lr_schedule="constant", reconstruction_lr_multiplier=1.0,
+        precision="float32", split_prelu=True)
+    result = training.train(recipe, tmp_path / "run", validation=None, verbose=0, warm_start="fsrcnn-s_x2")
+    assert "Warm start from fsrcnn-s_x2 (pretrained)" in capsys.readouterr().out
+    best = keras.models.load_model(result.best_model_path)
+    assert not any(isinstance(layer, keras.layers.PReLU) for layer in best.layers)
+    # the run started from the shipped weights split: 2 Adam steps of 1e-5 move each weight by 2e-5 at most
+    split = sr_zoo.models.split_prelu(sr_zoo.pretrained.load("fsrcnn-s_x2"))
+    assert best.count_params() == split.count_params() > sr_zoo.pretrained.load("fsrcnn-s_x2").count_params()
+    for layer in split.layers:
+        for trained, start in zip(best.get_layer(layer.name).get_weights(), layer.get_weights()):
+            assert np.abs(trained - start).max() < 2.5e-5, layer.name
+
+
 def test_quantization_aware_training_writes_a_quantization_aware_best_model(data_dir, tmp_path, capsys):
     recipe = recipes.get("fsrcnn", 3).replace(  # PReLU: ranges learnt from the data
         preset="fsrcnn-s", datasets=(str(data_dir / "T91"),), epochs=1, steps_per_epoch=3, batch_size=8,

@@ -96,14 +96,18 @@ def srcnn_zoo(scale, paper, epochs=8, learning_rate="3e-4", warm_start=None, pat
 # 5k-step probes from the shipped files on T91 at 3e-4 (AMD EPYC, float32; Set5 at the end of the cosine): fsrcnn_x2
 # (shipped 36.475 dB) on 16x16 patches in batches of 32 36.479, 48x48 in batches of 4 36.500, 16x16 without the
 # rescaling 36.457, 16x16 at 1e-3 with a 300-step warm-up 36.479; fsrcnn-s_x4 (29.927) on 16x16 29.929, 32x32 in
-# batches of 8 29.959. Patches well over the receptive field are the one change that moves them: 60k steps of each
-# took fsrcnn_x2 to 36.57 and fsrcnn-s_x4 to 30.00 (shipped). FSRCNN still trails its paper by more than SRCNN 9-5-5
-# does (x3 32.52 against this zoo's SRCNN's 32.60, where the papers put FSRCNN 0.3 dB above). Not the border (a
-# 12-pixel crop instead of 2 adds 0.03 dB to fsrcnn_x2 and 0.04 to SRCNN), nor the lineage of short transfers
-# between scales: fsrcnn_x2 from scratch on 48x48 patches in batches of 4 (Adam 1e-3, 300-step warm-up, cosine over
-# 60k steps, 23 ms a step, 26 min) reached 36.44, 36.43-36.44 over its last 8k steps. PReLUs written as ReLU halves
-# that keep weights of their own (twice the next layer's inputs) go further: the FSRCNN int8 fine-tunes (that
-# network, 10k steps) score up to 0.15 dB above the float models they start from, even through int8 rounding.
+# batches of 8 29.959. Patches well over the receptive field are the one change that moves them: 60k steps of
+# each model (48x48 in batches of 4 at x2, 32x32 in batches of 8 at x3 and x4; 13-28 ms a step) took Set5 0.06-0.12
+# dB higher: fsrcnn_x2 / x3 / x4 to 36.57 / 32.60 / 30.35, fsrcnn-s_x2 / x3 / x4 to 36.26 / 32.29 / 30.00
+# (shipped). FSRCNN is then level with this zoo's SRCNN 9-5-5 (x2 36.53, x3 32.60, x4 30.31), where the papers put
+# it about 0.3 dB above. Not the border (a 12-pixel crop instead of 2 adds 0.03 dB to fsrcnn_x2 and 0.04 to
+# SRCNN), nor the lineage of short transfers between scales: fsrcnn_x2 from scratch on 48x48 patches in batches of 4
+# (Adam 1e-3, 300-step warm-up, cosine over 60k steps, 23 ms a step, 26 min) reached 36.44, 36.43-36.44 over its
+# last 8k steps. Nor a restart: 10k float steps from the new fsrcnn_x3 at 3e-4 (cosine to 1e-6, 32x32 patches in
+# batches of 8) took it from 32.600 to 32.605. The same 10k steps with --split_prelu (each PReLU as ReLU halves that
+# keep weights of their own: 38,329 parameters against 12,809, 28 ms a step) reached 32.78, and the int8 fine-tunes
+# (that network, 10k steps) score up to 0.16 dB above the float models they start from, even through int8 rounding
+# (fsrcnn_x3 32.72, fsrcnn_x4 30.50 in LiteRT): the paper's PReLU network stops where the larger one goes on.
 _FSRCNN_PATCHES = ("; {p}x{p} LR patches in batches of {b} instead of the paper's 10/7/6 in batches of 128 "
                    "(the paper's sub-images are smaller than the receptive field: with zero padding their "
                    "borders dominate the loss)")

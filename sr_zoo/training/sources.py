@@ -87,9 +87,8 @@ def check_recipe(recipe, model, replicas=1):
         raise ValueError(f"degradation 'gaussian' needs a positive blur_sigma (HR pixels), got {recipe.blur_sigma}")
     if recipe.equalize_channels and not recipe.quantization_aware:
         raise ValueError("--equalize_channels prepares an int8 fine-tune: use it with --quantization_aware")
-    # (--split_tanh is allowed in float: its pieces are a new function, trained in float before quantization-aware)
-    if recipe.split_prelu and not recipe.quantization_aware:
-        raise ValueError("--split_prelu rewrites PReLU for an int8 fine-tune: use it with --quantization_aware")
+    # (--split_tanh and --split_prelu are allowed in float: split tanh is a new function, trained in float before
+    # quantization-aware; split PReLU's halves then train apart, a larger network than the paper's)
     if recipe.freeze_ranges is not None and not (recipe.quantization_aware and 0 < recipe.freeze_ranges < 1):
         raise ValueError(f"freeze_ranges={recipe.freeze_ranges}: a fraction in (0, 1) of a quantization-aware "
                          f"run's steps (--quantization_aware)")
