@@ -47,17 +47,17 @@ ZOO = {z.name: z for z in [
     fsrcnn_zoo("fsrcnn", 2, {"set5": 37.00, "set14": 32.63, "b100": 31.53}, epochs=60, learning_rate="3e-4",
                 warm_start="fsrcnn_x2", datasets=T91, lr_patch_size=48, batch_size=4),
     # fsrcnn_x3's seventh cycle, the first on 32x32 LR patches in batches of 8 (see _FSRCNN_PATCHES): 60k steps at
-    # 3e-4 on the AMD EPYC (float32, 27 ms a step alone, 25m 49s), Set5 32.52 -> 32.60 dB (best at 57k; 32.59-32.60
+    # 3e-4 on the AMD EPYC (float32, 27 ms a step alone, 25m 37s), Set5 32.52 -> 32.60 dB (best at 57k; 32.59-32.60
     # over its last quarter), Set14 29.11 -> 29.16, B100 28.26 -> 28.28 (its sixth: 15k at 3e-4 on 16x16 patches)
     fsrcnn_zoo("fsrcnn", 3, {"set5": 33.06, "set14": 29.37, "b100": None}, epochs=60, learning_rate="3e-4",
                 warm_start="fsrcnn_x3", datasets=T91, lr_patch_size=32, batch_size=8),
     # fsrcnn_x4's first cycle on 32x32 LR patches in batches of 8 (see _FSRCNN_PATCHES): 60k steps at 3e-4 on the
-    # AMD EPYC (float32, 28 ms a step alone, 30m 32s), Set5 30.23 -> 30.35 dB (best at its last step; 30.33-30.35
+    # AMD EPYC (float32, 28 ms a step alone, 29m 33s), Set5 30.23 -> 30.35 dB (best at its last step; 30.33-30.35
     # over its last quarter), Set14 27.27 -> 27.35, B100 26.77 -> 26.81 (the cycle before: 4k at 2e-4 on 16x16)
     fsrcnn_zoo("fsrcnn", 4, {"set5": 30.72, "set14": 27.61, "b100": 26.98}, epochs=60, learning_rate="3e-4",
                 warm_start="fsrcnn_x4", datasets=T91, lr_patch_size=32, batch_size=8),
     # fsrcnn-s_x2: two cycles on T91 (4k steps at 2e-4, then 15k at 3e-4), then one on 48x48 LR patches in
-    # batches of 4 (see _FSRCNN_PATCHES): 60k steps at 3e-4 on the AMD EPYC (float32, 17 ms a step alone, 16m 33s),
+    # batches of 4 (see _FSRCNN_PATCHES): 60k steps at 3e-4 on the AMD EPYC (float32, 17 ms a step alone, 16m 24s),
     # Set5 36.17 -> 36.26 dB (best at 56k; 36.25-36.26 over its last quarter), Set14 32.07 -> 32.13, B100 31.02 -> 31.07
     fsrcnn_zoo("fsrcnn-s", 2, {"set5": 36.58, "set14": 32.28, "b100": None}, epochs=60, learning_rate="3e-4",
                 warm_start="fsrcnn-s_x2", datasets=T91, lr_patch_size=48, batch_size=4),
