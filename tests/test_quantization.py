@@ -97,35 +97,27 @@ def test_int8_file_computes_what_the_copy_simulates(split, tmp_path):
     assert levels.mean() < 0.3 and levels.max() <= 4, (levels.mean(), levels.max())
 
 
-def test_split_tanh_trains_in_float_from_the_tanh_model_split_the_same_way(data_dir, tmp_path, capsys):
-    recipe = recipes.get("espcn", 2).replace(
-        datasets=(str(data_dir / "T91"),), epochs=1, steps_per_epoch=2, batch_size=4, optimizer="adam",
-        learning_rate=1e-5, lr_schedule="constant", reconstruction_lr_multiplier=1.0, precision="float32",
-        split_tanh=True)
-    result = training.train(recipe, tmp_path / "run", validation=None, verbose=0, warm_start="espcn_x2")
-    assert "Warm start from espcn_x2 (pretrained): 3 of 3 layers copied" in capsys.readouterr().out
-    best = keras.models.load_model(result.best_model_path)  # final.keras: no validation
-    assert [best.get_layer(n).get_config()["activation"] for n in ("feature_1", "feature_2")] == ["hard_tanh"] * 2
-    # the run started from the shipped weights split: 2 Adam steps of 1e-5 move each weight by 2e-5 at most
-    split = sr_zoo.models.split_tanh(sr_zoo.pretrained.load("espcn_x2"))
-    for layer in split.layers:
-        for trained, start in zip(best.get_layer(layer.name).get_weights(), layer.get_weights()):
-            assert np.abs(trained - start).max() < 2.5e-5, layer.name
-
-
-def test_split_prelu_trains_in_float_from_the_prelu_model_split_the_same_way(data_dir, tmp_path, capsys):
-    recipe = recipes.get("fsrcnn", 2).replace(
-        preset="fsrcnn-s", datasets=(str(data_dir / "T91"),), epochs=1, steps_per_epoch=2, batch_size=4,
+@pytest.mark.parametrize("name, model, preset, split", [("espcn_x2", "espcn", None, "split_tanh"),
+                                                        ("fsrcnn-s_x2", "fsrcnn", "fsrcnn-s", "split_prelu")])
+def test_split_activations_train_in_float_from_the_shipped_model_split_the_same_way(name, model, preset, split,
+                                                                                     data_dir, tmp_path, capsys):
+    recipe = recipes.get(model, 2)
+    recipe = recipe.replace(
+        preset=preset or recipe.preset, datasets=(str(data_dir / "T91"),), epochs=1, steps_per_epoch=2, batch_size=4,
         optimizer="adam", learning_rate=1e-5, lr_schedule="constant", reconstruction_lr_multiplier=1.0,
-        precision="float32", split_prelu=True)
-    result = training.train(recipe, tmp_path / "run", validation=None, verbose=0, warm_start="fsrcnn-s_x2")
-    assert "Warm start from fsrcnn-s_x2 (pretrained)" in capsys.readouterr().out
-    best = keras.models.load_model(result.best_model_path)
-    assert not any(isinstance(layer, keras.layers.PReLU) for layer in best.layers)
+        precision="float32", **{split: True})
+    result = training.train(recipe, tmp_path / "run", validation=None, verbose=0, warm_start=name)
+    assert f"Warm start from {name} (pretrained)" in capsys.readouterr().out
+    best = keras.models.load_model(result.best_model_path)  # final.keras: no validation
+    if split == "split_tanh":
+        assert [best.get_layer(n).get_config()["activation"] for n in ("feature_1", "feature_2")] == ["hard_tanh"] * 2
+    else:  # the PReLU halves keep weights of their own: a larger network
+        assert not any(isinstance(layer, keras.layers.PReLU) for layer in best.layers)
+        assert best.count_params() > sr_zoo.pretrained.load(name).count_params()
     # the run started from the shipped weights split: 2 Adam steps of 1e-5 move each weight by 2e-5 at most
-    split = sr_zoo.models.split_prelu(sr_zoo.pretrained.load("fsrcnn-s_x2"))
-    assert best.count_params() == split.count_params() > sr_zoo.pretrained.load("fsrcnn-s_x2").count_params()
-    for layer in split.layers:
+    start_model = getattr(sr_zoo.models, split)(sr_zoo.pretrained.load(name))
+    assert best.count_params() == start_model.count_params()
+    for layer in start_model.layers:
         for trained, start in zip(best.get_layer(layer.name).get_weights(), layer.get_weights()):
             assert np.abs(trained - start).max() < 2.5e-5, layer.name
 
