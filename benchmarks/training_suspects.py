@@ -6,11 +6,12 @@ applies (Keras and PyTorch), so the same command with and without one measures w
 >>> notes = training_suspects.apply(args)     # the process-wide changes, described for the header
 """
 
-import json
-
 import keras
 import numpy as np
 import tensorflow as tf
+
+from sr_zoo import text
+from sr_zoo.errors import FlagError
 
 
 def add_flags(p):
@@ -29,19 +30,16 @@ def add_flags(p):
 
 
 def check(args, p):
-    """Validates the suspect options (``p.error`` on a bad one); returns ``--dataset_option`` as a dict (JSON
-    values where they parse, else strings)."""
+    """Validates the suspect options (``p.error`` on a bad one); returns ``--dataset_option`` as a dict (numbers
+    and booleans where they parse, else strings: ``sr_zoo.text.parse_options``)."""
     if args.tf_threads and len(args.tf_threads.split(",")) != 2:
         p.error("--tf_threads: INTRA,INTER")
     options = {}
     for item in args.dataset_option:
-        key, sep, value = item.partition("=")
-        if not sep:
-            p.error(f"--dataset_option: KEY=VALUE, got {item!r}")
         try:
-            options[key] = json.loads(value.lower() if value.lower() in ("true", "false") else value)
-        except json.JSONDecodeError:
-            options[key] = value
+            options.update(text.parse_options([item], "--dataset_option"))
+        except FlagError:
+            p.error(f"--dataset_option: KEY=VALUE, got {item!r}")
     return options
 
 
