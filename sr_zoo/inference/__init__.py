@@ -8,9 +8,10 @@ image goes through a Y model directly (through an RGB model it is replicated
 to 3 channels and the output's channel mean is returned). An alpha channel
 (grey+alpha, RGBA) is upscaled with MATLAB bicubic.
 
-Every step runs in TensorFlow as ``tf.function``\ s traced once per model
-and image shape and cached, so repeated calls on same-sized frames only run
-compiled programs. By default (``jit_compile='auto'``) the colour pipeline
+Every step runs in TensorFlow as ``tf.function``\ s cached per model: the
+XLA-compiled ones are traced once per image shape, the model outside XLA once
+for every size, so repeated calls on same-sized frames only run compiled
+programs and a folder of differently sized images traces the model once. By default (``jit_compile='auto'``) the colour pipeline
 (conversion, chroma and alpha resize, rounding) is compiled with XLA and, on a
 CPU, the model runs on TensorFlow's oneDNN kernels, which are faster there
 than XLA's convolutions; on a GPU it is all one XLA program. Under the JAX
@@ -89,7 +90,8 @@ def upscale(model, image, *, tile=None, overlap=None, jit_compile="auto", precis
       jit_compile: ``'auto'`` (default: the fastest path; on a CPU the colour
         pipeline is XLA-compiled and the model runs on TensorFlow's oneDNN
         kernels, on a GPU everything is one XLA program), ``True`` (one XLA
-        program) or ``False`` (no XLA). Each image shape is traced once and cached.
+        program) or ``False`` (no XLA). XLA compiles once per image shape
+        (cached); the model outside XLA is traced once for every size.
       precision: ``'auto'`` (default: bfloat16 on GPUs and CPUs with native bfloat16 for EDSR and
         LapSRN, whose Set5 PSNR it keeps within 0.02 dB; float32 otherwise, see
         :mod:`sr_zoo.models.precision`), ``'float32'``, ``'bfloat16'`` or ``'float16'``. The image path

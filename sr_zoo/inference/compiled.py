@@ -1,5 +1,6 @@
 """The per-model cache behind :func:`sr_zoo.upscale`: the model's :class:`~sr_zoo.models.ModelInfo`, its
-``tf.function``\ s (traced once per image shape), its copies in other precisions, and the compilation plan."""
+``tf.function``\ s (XLA-compiled ones traced once per image shape, the others once for every size), its
+copies in other precisions, and the compilation plan."""
 
 import weakref
 
@@ -21,11 +22,18 @@ class _Entry:
         self.model_ref = weakref.ref(model)
         self.functions = {}
 
-    def function(self, key, python_fn, jit_compile, *arrays):
-        """The cached ``tf.function`` for this pipeline and these input shapes (traced and compiled once)."""
+    def function(self, key, python_fn, jit_compile, *arrays, any_size=False):
+        """The cached ``tf.function`` for this pipeline and these input shapes (traced and compiled once).
+
+        ``any_size``: one trace for every height and width (the inputs' other dimensions fixed), for a function
+        that XLA does not compile: oneDNN picks its kernels per call, so tracing per image size only costs time
+        (a benchmark of differently sized images paid a model trace per image)."""
         import tensorflow as tf
 
-        key = (key, bool(jit_compile)) + tuple(a.shape for a in arrays)
+        any_size = any_size and not jit_compile
+        shapes = [tuple(a.shape[:1]) + (None, None) + tuple(a.shape[3:]) if any_size else tuple(a.shape)
+                  for a in arrays]
+        key = (key, bool(jit_compile)) + tuple(shapes)
         if key not in self.functions:
             if len(self.functions) >= _MAX_FUNCTIONS:  # many image sizes: forget the oldest compilation
                 self.functions.pop(next(iter(self.functions)))
@@ -35,8 +43,9 @@ class _Entry:
                 return python_fn(*args)
 
             per_shape.__qualname__ = per_shape.__name__ = _PER_SHAPE_NAME
+            signature = [tf.TensorSpec(shape, a.dtype) for shape, a in zip(shapes, arrays)] if any_size else None
             self.functions[key] = tf.function(per_shape, jit_compile=bool(jit_compile), reduce_retracing=False,
-                                              autograph=False)
+                                              autograph=False, input_signature=signature)
         return self.functions[key]
 
 _PER_SHAPE_NAME = "sr_zoo_compiled_once_per_image_shape"
@@ -125,4 +134,4 @@ def _jit_plan(jit_compile):
 def _forward_fn(entry, jit, batch):
     if not _tf_backend():
         return lambda t: _forward(entry.model_ref(), t, predict=True)
-    return entry.function("forward", lambda t: _forward(entry.model_ref(), t), jit, batch)
+    return entry.function("forward", lambda t: _forward(entry.model_ref(), t), jit, batch, any_size=True)
