@@ -11,7 +11,8 @@ to 3 channels and the output's channel mean is returned). An alpha channel
 Every step runs in TensorFlow as ``tf.function``\ s cached per model: the
 XLA-compiled ones are traced once per image shape, the model outside XLA once
 for every size, so repeated calls on same-sized frames only run compiled
-programs and a folder of differently sized images traces the model once. By default (``jit_compile='auto'``) the colour pipeline
+programs and a folder of differently sized images traces the model once. By
+default (``jit_compile='auto'``) the colour pipeline
 (conversion, chroma and alpha resize, rounding) is compiled with XLA and, on a
 CPU, the model runs on TensorFlow's oneDNN kernels, which are faster there
 than XLA's convolutions; on a GPU it is all one XLA program. Under the JAX

@@ -231,13 +231,15 @@ _INT8_SPLIT = _FSRCNN_INT8
 #: patches in batches of 32 simulated a 0.165 dB drop where 17x17 in batches of 64 kept 0.116 (light_models).
 _INT8_PAPER_PATCHES = ("espcn_x4",)
 
-# What the quantization-aware fine-tune sets itself; the zoo recipe's other flags (data, patches, batch) stay.
+# What the quantization-aware fine-tune sets itself; the zoo recipe's other flags (data, patches, batch) stay
+# (patches and batch: except in _INT8_PAPER_PATCHES).
 _INT8_OWN_FLAGS = ("learning_rate", "min_learning_rate", "lr_schedule", "epochs", "steps_per_epoch", "warmup_steps",
                    "precision")
 
 
 def int8_command(name, output_dir=None):
-    """The ``train.py`` command of ``name``'s int8 weights: the zoo recipe's data, patches and batch,
+    """The ``train.py`` command of ``name``'s int8 weights: the zoo recipe's data, patches and batch (those of
+    :data:`_INT8_PAPER_PATCHES`: the paper's 17x17 LR sub-images in batches of 64),
     fine-tuned from the shipped float file with TFLite's int8 arithmetic simulated (``--quantization_aware``,
     float32: the fake quantization is float32 arithmetic); FSRCNN's channels are equalized first
     (``--equalize_channels``), its PReLUs written as fused ReLU halves (``--split_prelu``) and its learnt ranges
@@ -251,7 +253,8 @@ def int8_command(name, output_dir=None):
     shared = ["--split_tanh", f"--model_options={model_options}"] if float_epochs else []
     flags = [f for f in zoo_model.flags if f.split("=", 1)[0].lstrip("-") not in _INT8_OWN_FLAGS]
     if name in _INT8_PAPER_PATCHES:
-        flags = [f for f in flags if f.split("=", 1)[0] not in ("--lr_patch_size", "--batch_size")] + ["--batch_size=64"]
+        flags = [f for f in flags if f.split("=", 1)[0] not in ("--lr_patch_size", "--batch_size")]
+        flags += ["--batch_size=64"]
     flags += ["--quantization_aware"]
     if name in _INT8_EQUALIZED:
         freeze = _INT8_SPLIT_TANH_FREEZE if float_epochs else _INT8_FREEZE_RANGES
