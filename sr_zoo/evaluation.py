@@ -63,8 +63,7 @@ def evaluate(methods, benchmarks, scales, *, data_dir=None, tfds_data_dir=None, 
                             f"{method} on {benchmark}/{pair.name} x{scale}: output shape {sr.shape} "
                             f"!= HR shape {pair.hr.shape}"
                         )
-                    p = metrics.psnr(pair.hr, sr, crop_border=crop, y_channel=y_channel)
-                    s = metrics.ssim(pair.hr, sr, crop_border=crop, y_channel=y_channel)
+                    p, s = metrics.psnr_ssim(pair.hr, sr, crop_border=crop, y_channel=y_channel)
                     per_image.append({"image": pair.name, "psnr": p, "ssim": s, "seconds": seconds})
                     if on_image is not None:
                         on_image(method, benchmark, scale, pair, sr)

@@ -13,6 +13,7 @@ Example:
 
 >>> sr_zoo.metrics.psnr(hr, sr, crop_border=4)          # Y, crop 4
 >>> sr_zoo.metrics.psnr(hr, sr, crop_border=4, y_channel=False)  # RGB, crop 4
+>>> psnr, ssim = sr_zoo.metrics.psnr_ssim(hr, sr, crop_border=4)  # both, from one Y conversion
 
 ``psnr_tf`` / ``ssim_tf`` are batched TensorFlow versions, ``psnr_ops`` /
 ``ssim_ops`` the same in ``keras.ops`` (every backend), and :class:`PSNR` /
@@ -47,15 +48,15 @@ def _prepare(hr, sr, crop_border, y_channel, fn):
         hr, sr = hr[..., None], sr[..., None]
     if hr.ndim != 3 or hr.shape[-1] not in (1, 3):
         raise ValueError(f"{fn}: expected HxW, HxWx1 or HxWx3 images, got shape {hr.shape}")
-    hr, sr = hr.astype(np.float64), sr.astype(np.float64)
-    if y_channel and hr.shape[-1] == 3:
-        hr, sr = _y_255(hr), _y_255(sr)
     crop_border = int(crop_border)
     if crop_border < 0 or 2 * crop_border >= min(hr.shape[:2]):
         raise ValueError(f"{fn}: crop_border={crop_border} leaves nothing of a {hr.shape[:2]} image")
-    if crop_border:
+    if crop_border:  # before the colour conversion, which is per pixel: less to convert
         hr = hr[crop_border:-crop_border, crop_border:-crop_border]
         sr = sr[crop_border:-crop_border, crop_border:-crop_border]
+    hr, sr = hr.astype(np.float64), sr.astype(np.float64)
+    if y_channel and hr.shape[-1] == 3:
+        hr, sr = _y_255(hr), _y_255(sr)
     return hr, sr
 
 
@@ -69,9 +70,18 @@ def psnr(hr, sr, *, crop_border=0, y_channel=True):
 
     Identical images give ``inf``.
     """
-    hr, sr = _prepare(hr, sr, crop_border, y_channel, "psnr")
+    return _psnr(*_prepare(hr, sr, crop_border, y_channel, "psnr"))
+
+
+def _psnr(hr, sr):
     mse = np.mean((hr - sr) ** 2)
     return float("inf") if mse == 0 else float(10.0 * np.log10(255.0**2 / mse))
+
+
+def psnr_ssim(hr, sr, *, crop_border=0, y_channel=True):
+    """``(psnr(...), ssim(...))`` of the same pair, converting it once (what benchmark tables need)."""
+    hr, sr = _prepare(hr, sr, crop_border, y_channel, "psnr_ssim")
+    return _psnr(hr, sr), _ssim(hr, sr)
 
 
 def _gaussian_1d():
@@ -91,7 +101,10 @@ def _filter_valid(x, g):
 
 def ssim(hr, sr, *, crop_border=0, y_channel=True):
     """SSIM (Wang et al. 2004) of uint8 images, on Y by default; RGB images average their channels."""
-    hr, sr = _prepare(hr, sr, crop_border, y_channel, "ssim")
+    return _ssim(*_prepare(hr, sr, crop_border, y_channel, "ssim"))
+
+
+def _ssim(hr, sr):
     if min(hr.shape[:2]) < SSIM_WINDOW:
         raise ValueError(f"ssim: image {hr.shape[:2]} after cropping is smaller than the {SSIM_WINDOW}x{SSIM_WINDOW} window")
     w = _gaussian_1d()

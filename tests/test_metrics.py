@@ -38,6 +38,13 @@ def test_ssim_matches_scikit_image_gaussian_ssim():
     assert metrics.ssim(hr, hr) == pytest.approx(1.0)
 
 
+def test_psnr_ssim_is_both_numbers_of_one_conversion():
+    hr, sr = _pair(3)
+    for crop, y in ((3, True), (0, False)):
+        assert metrics.psnr_ssim(hr, sr, crop_border=crop, y_channel=y) == (
+            metrics.psnr(hr, sr, crop_border=crop, y_channel=y), metrics.ssim(hr, sr, crop_border=crop, y_channel=y))
+
+
 def test_identical_images():
     hr, _ = _pair()
     assert metrics.psnr(hr, hr) == float("inf")

@@ -84,13 +84,13 @@ def test_manifest_json_is_valid_and_sorted_like_the_zoo():
 
 
 def test_training_compute_counts_three_forward_passes_of_a_batch():
-    # ESPCN x3 multiply-adds per LR pixel: 5x5x1x64 + 3x3x64x32 + 3x3x32x9; 17x17 LR patches, batch 64
+    # ESPCN x3 multiply-adds per LR pixel: 5x5x1x64 + 3x3x64x32 + 3x3x32x9; its recipe's 32x32 LR patches, batch 32
     macs = 5 * 5 * 1 * 64 + 3 * 3 * 64 * 32 + 3 * 3 * 32 * 9
     zoo_model = recipes.ZOO["espcn_x3"]
     compute = zoo_model.training_compute()
     steps = int(zoo_model.flag("epochs")) * int(zoo_model.flag("steps_per_epoch"))  # the recipe's latest cycle
-    assert compute["batch_size"] == 64 and compute["steps"] == steps > 1000
-    assert compute["flops_per_step"] == 3 * 2 * macs * 17 * 17 * 64
+    assert compute["batch_size"] == 32 and compute["steps"] == steps > 1000
+    assert compute["flops_per_step"] == 3 * 2 * macs * 32 * 32 * 32
     assert compute["flops"] == compute["flops_per_step"] * steps
     tiny = recipes.ZOO["edsr-tiny_x2"].training_compute()  # --model_options=filters=4 is applied
     assert tiny["batch_size"] == 32 and tiny["flops_per_step"] < compute["flops_per_step"]

@@ -169,10 +169,12 @@ def test_int8_recipes_start_from_the_shipped_float_model():
         assert ("--equalize_channels" in last) == (name.startswith("fsrcnn") or bool(float_stage)), command
         assert ("--freeze_ranges=" in last) == (name.startswith("fsrcnn") or bool(float_stage)), command
         assert ("--split_prelu" in last) == name.startswith("fsrcnn"), command
-    # espcn_x4's float recipe moved to 32x32 patches; its int8 fine-tune keeps the paper's 17x17 in batches of 64
-    x4 = recipes.int8_command("espcn_x4")
-    assert "--lr_patch_size=32" in recipes.zoo("espcn_x4").command() and "--lr_patch_size" not in x4
-    assert x4.count("--batch_size=") == 1 and "--batch_size=64" in x4
+    # ESPCN x3 and x4's float recipes moved to 32x32 patches; their int8 fine-tunes keep the paper's 17x17 in
+    # batches of 64
+    for name in ("espcn_x3", "espcn_x4"):
+        int8 = recipes.int8_command(name)
+        assert "--lr_patch_size=32" in recipes.zoo(name).command() and "--lr_patch_size" not in int8
+        assert int8.count("--batch_size=") == 1 and "--batch_size=64" in int8
     with pytest.raises(ValueError, match="no int8 recipe"):
         recipes.int8_command("lapsrn_x4")
 

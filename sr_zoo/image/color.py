@@ -57,7 +57,8 @@ def _rgb_to(image, matrix, offset, fn):
     if image.dtype == np.uint8:
         return _round_uint8(_combine(image.astype(np.float64), matrix / 255.0, offset))
     if np.issubdtype(image.dtype, np.floating):
-        return _combine(image.astype(np.float64), matrix / 255.0, offset / 255.0).astype(image.dtype)
+        converted = _combine(image.astype(np.float64, copy=False), matrix / 255.0, offset / 255.0)
+        return converted.astype(image.dtype, copy=False)
     raise TypeError(f"{fn}: unsupported dtype {image.dtype}; use uint8 or float")
 
 

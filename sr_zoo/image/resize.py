@@ -41,11 +41,6 @@ from sr_zoo.image.resize_math import (  # noqa: F401
 )
 
 
-def _round_uint8_np(x):
-    # MATLAB rounds half away from zero and saturates; values here are real pixels.
-    return np.clip(np.floor(x + 0.5), 0, 255).astype(np.uint8)
-
-
 def _validate_request(shape_hw, scale, output_shape):
     if (scale is None) == (output_shape is None):
         raise ValueError("imresize: give exactly one of `scale` or `output_shape`")
@@ -95,14 +90,17 @@ def _imresize_numpy(image, scales, output_shape, method, antialias, boundary):
     out = image.astype(np.float64)
     for axis, out_length, scale in _plan(image.shape[:2], scales, output_shape):
         indices, weights = contributions(out.shape[axis], out_length, scale, method, antialias, boundary)
-        moved = np.moveaxis(out, axis, 0)  # (L, ...)
+        moved = np.ascontiguousarray(np.moveaxis(out, axis, 0))  # (L, ...): each tap gathers whole rows
         expand = (slice(None),) + (None,) * (moved.ndim - 1)
-        acc = moved[indices[:, 0]] * weights[:, 0][expand]
+        acc = moved[indices[:, 0]]
+        acc *= weights[:, 0][expand]
         for k in range(1, indices.shape[1]):  # tap by tap, the same order as the TF path
-            acc = acc + moved[indices[:, k]] * weights[:, k][expand]
+            tap = moved[indices[:, k]]
+            tap *= weights[:, k][expand]
+            acc += tap
         out = np.moveaxis(acc, 0, axis)
-        if is_uint8:
-            out = _round_uint8_np(out).astype(np.float64)
+        if is_uint8:  # uint8 after each pass, as MATLAB (half away from zero, saturated), held in float64
+            out = np.clip(np.floor(out + 0.5), 0, 255)
     if is_uint8:
         return out.astype(np.uint8)
     return out.astype(image.dtype if image.dtype != np.float16 else np.float32)

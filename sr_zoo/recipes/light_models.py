@@ -21,7 +21,9 @@ _ESPCN_TRANSFER = ("; warm-started from the x3 model of this zoo (its two featur
 # with 48x48 in batches of 16 (3e-4), and 25k steps of 48x48 in batches of 32 (3e-4) 32.464 (Set14 29.02 -> 29.05,
 # B100 28.19 -> 28.21). Not shipped: the int8 fine-tune from that file (INT8's 40k steps of 17x17 in batches of 64)
 # reached 32.348 dB in LiteRT, 0.116 below it, over publish_int8's 0.1 (on 48x48 in batches of 32, 8k steps at
-# 65 ms simulated 0.165), where the shipped float and int8 pair keeps 0.081.
+# 65 ms simulated 0.165), where the shipped float and int8 pair then kept 0.081. Shipped since: 40k steps of
+# 32x32 LR patches in batches of 32 (3e-4, bfloat16), 32.41 -> 32.47 dB, with a 60k-step int8 fine-tune
+# (zoo_records.INT8) that keeps 0.077.
 _ESPCN_PATCHES = ("; {p}x{p} LR patches in batches of 32 instead of 17x17 in batches of 64: with zero padding, 72 % "
                   "of a 17x17 sub-image's outputs see its border")
 
