@@ -12,10 +12,9 @@ Every step runs in TensorFlow as ``tf.function``\ s cached per model: the
 XLA-compiled ones are traced once per image shape, the model outside XLA once
 for every size, so repeated calls on same-sized frames only run compiled
 programs and a folder of differently sized images traces the model once. By
-default (``jit_compile='auto'``) the colour pipeline
-(conversion, chroma and alpha resize, rounding) is compiled with XLA and, on a
-CPU, the model runs on TensorFlow's oneDNN kernels, which are faster there
-than XLA's convolutions; on a GPU it is all one XLA program. Under the JAX
+default (``jit_compile='auto'``) the colour pipeline (conversion, chroma and
+alpha resize, rounding) is compiled with XLA and, on a CPU, the model runs on
+TensorFlow's oneDNN kernels, which are faster there than XLA's convolutions; on a GPU it is all one XLA program. Under the JAX
 and PyTorch backends (no TensorFlow needed) the colour steps run in numpy
 with the same MATLAB arithmetic and the model through ``predict_on_batch``
 (compiled by the backend, e.g. XLA under JAX). Images whose activations would not fit in :data:`MEMORY_BUDGET`

@@ -258,10 +258,10 @@ def int8_command(name, output_dir=None):
     zoo_model, (epochs, learning_rate) = zoo(name), INT8[name]
     float_epochs, model_options = _INT8_SPLIT_TANH.get(name, (None, None))
     shared = ["--split_tanh", f"--model_options={model_options}"] if float_epochs else []
-    flags = [f for f in zoo_model.flags if f.split("=", 1)[0].lstrip("-") not in _INT8_OWN_FLAGS]
-    if name in _INT8_PAPER_PATCHES:
-        flags = [f for f in flags if f.split("=", 1)[0] not in ("--lr_patch_size", "--batch_size")]
-        flags += ["--batch_size=64"]
+    paper_patches = name in _INT8_PAPER_PATCHES
+    own = _INT8_OWN_FLAGS + (("lr_patch_size", "batch_size") if paper_patches else ())
+    flags = [f for f in zoo_model.flags if f.split("=", 1)[0].lstrip("-") not in own]
+    flags += ["--batch_size=64"] if paper_patches else []
     flags += ["--quantization_aware"]
     if name in _INT8_EQUALIZED:
         freeze = _INT8_SPLIT_TANH_FREEZE if float_epochs else _INT8_FREEZE_RANGES
